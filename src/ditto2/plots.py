@@ -1,0 +1,54 @@
+"""Figures people would rather look at than read: mel grids with melody overlays."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ditto2.audio import mel as M
+from ditto2.fileio import atomic_path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_mel_grid(mels, path, titles=None, melody=None, columns: int = 2) -> Path:
+    """Save a grid of (80, T) normalised mels; ``melody`` is an optional list of per-frame MIDI pitches."""
+    plt = _pyplot()
+    mels = [np.asarray(m, dtype=np.float32) for m in mels]
+    rows = int(np.ceil(len(mels) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(6 * columns, 2.4 * rows), squeeze=False)
+    centres = M.mel_center_frequencies()
+    for k, ax in enumerate(axes.flat):
+        if k >= len(mels):
+            ax.axis("off")
+            continue
+        ax.imshow(mels[k], origin="lower", aspect="auto", vmin=-1, vmax=1, cmap="magma",
+                  extent=(0, M.frames_to_seconds(mels[k].shape[-1]), 0, M.N_MELS))
+        if melody is not None and melody[k] is not None:
+            _overlay_melody(ax, np.asarray(melody[k]), centres)
+        if titles is not None:
+            ax.set_title(str(titles[k])[:90], fontsize=8)
+        ax.set_xlabel("s", fontsize=7)
+        ax.set_ylabel("mel band", fontsize=7)
+        ax.tick_params(labelsize=6)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format=path.suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return path
+
+
+def _overlay_melody(ax, pitch: np.ndarray, centres: np.ndarray) -> None:
+    """Draw the melody's fundamental at its mel-band position."""
+    hz = np.where(pitch >= 0, 440.0 * 2 ** ((pitch - 69) / 12), np.nan)
+    band = np.interp(hz, centres, np.arange(len(centres)))
+    t = M.frames_to_seconds(np.arange(len(pitch)))
+    ax.plot(t, band, color="cyan", linewidth=0.8, alpha=0.8)

@@ -1,0 +1,28 @@
+import os
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """The --tiny corpus build (TimGM6mb), made once per test session."""
+    from ditto2.data.build import BuildConfig, build_dataset
+    from ditto2.data.text_cache import cache_caption_embeddings
+
+    root = tmp_path_factory.mktemp("tiny")
+    build_dataset(root, BuildConfig(profile="tiny", soundfont="timgm6mb"), workers=1, progress=False)
+    cache_caption_embeddings(root, progress=False)
+    return root
+
+
+def tone(freqs, seconds=2.0, rate=22050, amp=0.3):
+    """A sum of harmonic-rich tones, one after another (each `seconds` long)."""
+    t = np.arange(int(seconds * rate)) / rate
+    parts = [amp * sum(np.sin(2 * np.pi * f * h * t) / h for h in (1, 2, 3)) for f in freqs]
+    return np.concatenate(parts).astype(np.float32)
