@@ -1,13 +1,10 @@
-"""The ``ditto2`` command: thin sub-commands over the library. Errors in the input print one line."""
+"""``ditto2 data ...``: build and inspect datasets."""
 from __future__ import annotations
-
-import argparse
-import sys
 
 from ditto2.errors import Ditto2Error
 
 
-def _add_data_commands(sub) -> None:
+def add_commands(sub) -> None:
     data = sub.add_parser("data", help="build and inspect datasets").add_subparsers(dest="data_command", required=True)
 
     build = data.add_parser("build", help="render the music21 corpus (or your audio) into a clip dataset",
@@ -83,27 +80,3 @@ def cmd_data_embed(args) -> None:
 
     count = text_cache.cache_caption_embeddings(args.dataset)
     print(f"embedded the captions of {count} shard(s)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ditto2", description="Fast, controllable music generation (DITTO-2).")
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add_data_commands(sub)
-    return parser
-
-
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except Ditto2Error as exc:
-        print(f"ditto2: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("ditto2: interrupted (finished work is kept; run the same command again to resume)", file=sys.stderr)
-        return 130
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

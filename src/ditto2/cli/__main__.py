@@ -1,0 +1,5 @@
+import sys
+
+from ditto2.cli import main
+
+sys.exit(main())

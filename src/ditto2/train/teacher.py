@@ -1,0 +1,106 @@
+"""``ditto2 train teacher``: the EDM latent diffusion teacher, caption-conditioned with CFG dropout."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ditto2.diffusion import Denoiser, EDMConfig, build_network, drop_cond, edm_loss, network_config
+from ditto2.diffusion.networks import UNet2DConfig
+from ditto2.diffusion.samplers import sample_heun
+from ditto2.train import checkpoint as ckpt
+from ditto2.train.autoencoder import load_autoencoder
+from ditto2.train.data import SplitArrays, crop_batches
+
+VAL_SIGMAS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def file_digest(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def default_network(latent_channels: int = 8) -> dict:
+    return UNet2DConfig(in_channels=latent_channels, channels=(64, 128, 192), res_blocks=2, attention=True,
+                        cond_dim=384).to_dict()
+
+
+@dataclasses.dataclass
+class TeacherTask:
+    data: str
+    autoencoder: str
+    network: dict = dataclasses.field(default_factory=default_network)
+    edm: EDMConfig = dataclasses.field(default_factory=EDMConfig)
+    crop: int = 128             # mel frames per training crop (the net is fully convolutional)
+    cond_dropout: float = 0.2   # share of captions replaced by the null caption (CFG)
+    val_clips: int = 32
+    name: str = "teacher"
+
+    def __post_init__(self):
+        self.ae = load_autoencoder(self.autoencoder)
+        self.ae_digest = file_digest(self.autoencoder)
+        self.train = SplitArrays(self.data, "train", text=True)
+        val = SplitArrays(self.data, "validation", text=True, limit=self.val_clips)
+        with torch.no_grad():
+            self.val_latent = self.ae.to_latent(torch.from_numpy(val.mel[..., : self.crop * 2].astype(np.float32)))
+        self.val_text = torch.from_numpy(val.text[:, 0].astype(np.float32))
+
+    def build_model(self) -> Denoiser:
+        return Denoiser.from_config(build_network(self.network), self.edm)
+
+    def config(self) -> dict:
+        return {"network": self.network, "edm": self.edm.to_dict(), "crop": self.crop,
+                "cond_dropout": self.cond_dropout, "autoencoder_sha": self.ae_digest, "data": self.data}
+
+    def batches(self, batch_size, seed, rank, world_size, start):
+        align = self.ae.config.down_time
+        for batch in crop_batches(self.train, batch_size, self.crop, seed, rank, start, align=align, text=True):
+            with torch.no_grad():
+                batch["latent"] = self.ae.to_latent(batch.pop("mel"))
+            yield batch
+
+    def loss(self, model, batch, generator):
+        cond = drop_cond(batch["text"], self.cond_dropout, generator)
+        return edm_loss(model, batch["latent"], cond, p_mean=self.edm.p_mean, p_std=self.edm.p_std,
+                        generator=generator)
+
+    @torch.no_grad()
+    def validate(self, ema) -> dict:
+        """Weighted denoising loss on held-out latents at fixed sigmas with fixed noise."""
+        gen = torch.Generator().manual_seed(1234)
+        x0 = self.val_latent
+        noise = torch.randn(x0.shape, generator=gen)
+        out = {}
+        for sigma in VAL_SIGMAS:
+            weight = (sigma**2 + ema.sigma_data**2) / (sigma * ema.sigma_data) ** 2
+            err = (ema(x0 + sigma * noise, sigma, self.val_text) - x0).square().mean().item()
+            out[f"loss_s{sigma:g}"] = weight * err
+        out["loss"] = float(np.mean(list(out.values())))
+        return out
+
+    @torch.no_grad()
+    def samples(self, ema, step: int, out_dir: Path) -> None:
+        from ditto2.plots import plot_mel_grid
+
+        n = min(4, len(self.val_text))
+        gen = torch.Generator().manual_seed(0)
+        x = torch.randn((n, *self.ae.config.latent_shape(512)), generator=gen) * ema.sigma_max
+        z = sample_heun(ema, x, ema.karras_sigmas(20), cond=self.val_text[:n])
+        mels = self.ae.from_latent(z).clamp(-1, 1)
+        plot_mel_grid(list(mels), out_dir / f"samples-{step:07d}.png", titles=[f"step {step}"] * n)
+
+    def release(self, ema, path: Path, info: dict) -> None:
+        config = {"teacher": {"network": self.network, "edm": self.edm.to_dict(),
+                              "autoencoder_sha": self.ae_digest, "cond_dropout": self.cond_dropout}}
+        ckpt.save_release(path, ema, config, info, half=True)
+
+
+def load_denoiser(path: str | Path) -> tuple[Denoiser, dict]:
+    """The released teacher denoiser (fp32 in memory) and its config."""
+    meta = ckpt.read_meta(path)
+    cfg = meta["config"]["teacher"]
+    model = Denoiser.from_config(build_network(network_config(cfg["network"])), EDMConfig.from_dict(cfg["edm"]))
+    ckpt.load_release(path, model)
+    return model.eval().requires_grad_(False), meta
