@@ -52,6 +52,12 @@ def mel_basis_np() -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=None)
+def mel_pinv_np() -> np.ndarray:
+    """Pseudo-inverse of the filterbank, computed once (torch's pinv is slow on busy cores)."""
+    return np.linalg.pinv(mel_basis_np()).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
 def mel_center_frequencies() -> np.ndarray:
     """Centre frequency (Hz) of each mel band."""
     import librosa

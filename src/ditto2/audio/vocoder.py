@@ -25,7 +25,8 @@ class Vocoder(abc.ABC):
 def mel_to_linear(mel_mag: torch.Tensor, n_iter: int = 10) -> torch.Tensor:
     """Non-negative linear magnitude S with mel_basis @ S ~= mel_mag (multiplicative NNLS updates)."""
     basis = M.mel_basis(mel_mag.device, mel_mag.dtype)
-    spec = torch.matmul(torch.linalg.pinv(basis), mel_mag).clamp_min(1e-6)
+    pinv = torch.from_numpy(M.mel_pinv_np()).to(mel_mag.device, mel_mag.dtype)
+    spec = torch.matmul(pinv, mel_mag).clamp_min(1e-6)
     target = torch.matmul(basis.T, mel_mag)
     for _ in range(n_iter):
         spec = spec * target / torch.matmul(basis.T, torch.matmul(basis, spec)).clamp_min(1e-10)
