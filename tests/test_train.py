@@ -135,6 +135,34 @@ def test_autoencoder_and_teacher_train_on_tiny_data(tiny_dataset, tmp_path):
     assert record["step"] == 2 and "val_loss" in record
     assert list((tmp_path / "teacher" / "samples").glob("*.png"))
 
+    # The released pair loads as a Teacher and samples through the CLI.
+    import shutil
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(tmp_path / "ae" / "release.safetensors", models / "autoencoder.safetensors")
+    shutil.copy(tmp_path / "teacher" / "release.safetensors", models / "teacher.safetensors")
+    from ditto2.cli import main
+
+    assert main(["sample", "--models", str(models), "-o", str(tmp_path / "s.wav"), "-n", "2", "--steps", "2",
+                 "--text", "a slow chorale for organ"]) == 0
+    assert (tmp_path / "s_0.wav").is_file() and (tmp_path / "s_1.wav").is_file()
+    from ditto2.models import Teacher
+
+    pair = Teacher.load(models)
+    a = pair.initial_noise([5, 6])
+    b = pair.initial_noise([6])
+    assert torch.equal(a[1], b[0]), "a sample's noise must not depend on its batch"
+    with torch.no_grad():
+        assert torch.equal(pair.sample(a, steps=2), pair.sample(a, steps=2))
+
+    # A teacher next to an autoencoder it was not trained on is refused.
+    loop.run(AutoencoderTask(str(tiny_dataset), model=AutoencoderConfig(channels=(8, 8)), crop=32, val_clips=2,
+                             stats_clips=4), tmp_path / "ae2", dataclasses.replace(small, seed=1), progress=False)
+    shutil.copy(tmp_path / "ae2" / "release.safetensors", models / "autoencoder.safetensors")
+    with pytest.raises(InputError, match="another autoencoder"):
+        Teacher.load(models)
+
 
 @pytest.mark.skipif(sys.platform != "linux", reason="torchrun with gloo on Linux")
 def test_two_process_training_with_torchrun(tmp_path):

@@ -26,10 +26,15 @@ def _loop_args(parser, defaults: LoopConfig) -> None:
     g.add_argument("--sample-every", type=int, default=defaults.sample_every)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if present)")
+    g.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _loop_config(args, defaults: LoopConfig) -> LoopConfig:
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     return dataclasses.replace(defaults, steps=args.steps, minutes=args.minutes, batch_size=args.batch_size,
                                lr=args.lr, warmup=args.warmup, ema_decay=args.ema_decay, ckpt_every=args.ckpt_every,
                                val_every=args.val_every, sample_every=args.sample_every, seed=args.seed)
@@ -37,7 +42,7 @@ def _loop_config(args, defaults: LoopConfig) -> LoopConfig:
 
 AE_LOOP = LoopConfig(steps=3000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, ckpt_every=250, val_every=250,
                      sample_every=1000)
-TEACHER_LOOP = LoopConfig(steps=100000, batch_size=32, lr=5e-4, warmup=500, ema_decay=0.999, ckpt_every=250,
+TEACHER_LOOP = LoopConfig(steps=100000, batch_size=24, lr=5e-4, warmup=500, ema_decay=0.999, ckpt_every=250,
                           val_every=500, sample_every=2000)
 
 

@@ -23,8 +23,8 @@ def file_digest(path: str | Path) -> str:
 
 
 def default_network(latent_channels: int = 8) -> dict:
-    return UNet2DConfig(in_channels=latent_channels, channels=(64, 128, 192), res_blocks=2, attention=True,
-                        cond_dim=384).to_dict()
+    """The shipped teacher's net: 2-D UNet 48/96/192, (1, 2, 2) blocks, bottleneck attention (docs/networks.md)."""
+    return UNet2DConfig(in_channels=latent_channels, cond_dim=384).to_dict()
 
 
 @dataclasses.dataclass
