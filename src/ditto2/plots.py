@@ -52,3 +52,25 @@ def _overlay_melody(ax, pitch: np.ndarray, centres: np.ndarray) -> None:
     band = np.interp(hz, centres, np.arange(len(centres)))
     t = M.frames_to_seconds(np.arange(len(pitch)))
     ax.plot(t, band, color="cyan", linewidth=0.8, alpha=0.8)
+
+
+def plot_curves(records: list[dict], path, keys=None, title: str = "") -> Path:
+    """Training curves from a run's log records (loss and every val_* metric against step)."""
+    plt = _pyplot()
+    keys = keys or ["loss"] + sorted({k for r in records for k in r if k.startswith("val_")})
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        points = [(r["step"], r[key]) for r in records if key in r]
+        if points:
+            ax.plot(*zip(*points), marker="." if len(points) < 30 else None)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.set_yscale("log" if points and min(p[1] for p in points) > 0 else "linear")
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format=path.suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return path

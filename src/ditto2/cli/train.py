@@ -63,6 +63,12 @@ def add_commands(sub) -> None:
     _loop_args(teacher, TEACHER_LOOP)
     teacher.set_defaults(func=cmd_train_teacher)
 
+    curves = train.add_parser("plot", help="plot the training curves of a run")
+    curves.add_argument("--run", required=True, help="run folder (with log.jsonl)")
+    curves.add_argument("-o", "--out", default=None, help="image path (default RUN/curves.png)")
+    curves.add_argument("--keys", nargs="*", default=None, help="log keys to plot (default: loss and val_*)")
+    curves.set_defaults(func=cmd_train_plot)
+
 
 def cmd_train_autoencoder(args) -> None:
     from ditto2.train import loop
@@ -84,3 +90,17 @@ def cmd_train_teacher(args) -> None:
     task = TeacherTask(args.data, args.autoencoder, crop=args.crop, cond_dropout=args.cond_dropout)
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
     print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
+
+
+def cmd_train_plot(args) -> None:
+    from pathlib import Path
+
+    from ditto2.errors import InputError
+    from ditto2.plots import plot_curves
+    from ditto2.train.loop import read_log
+
+    records = read_log(args.run)
+    if not records:
+        raise InputError(f"no training log in {args.run} (expected {args.run}/log.jsonl)")
+    out = args.out or str(Path(args.run) / "curves.png")
+    print(f"wrote {plot_curves(records, out, args.keys, title=Path(args.run).name)}")

@@ -1,0 +1,84 @@
+"""``ditto2 eval quality``: the teacher's quality figure against real clips, the vocoder's own cost, and noise."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ditto2.audio.vocoder import GriffinLim
+from ditto2.data.dataset import ClipDataset
+from ditto2.eval import quality
+from ditto2.fileio import write_json
+from ditto2.models import Teacher
+
+
+def _held_out(data: str, split: str, n: int, seed: int) -> dict:
+    ds = ClipDataset(data, split, fields=("mel", "audio", "text"))
+    picks = np.random.default_rng(seed).choice(len(ds), size=min(n, len(ds)), replace=False)
+    items = [ds[int(i)] for i in picks]
+    return {"mel": torch.stack([it["mel"] for it in items]),
+            "audio": [it["audio"].numpy().astype(np.float32) / 32767 for it in items],
+            "text": torch.stack([it["text"][0] for it in items]).float()}
+
+
+def _vocode(mels: torch.Tensor, vocoder) -> list[np.ndarray]:
+    return [vocoder(m).numpy() for m in mels]
+
+
+def _noise_sets(real_mels: torch.Tensor, n: int, seed: int, vocoder) -> dict[str, list[np.ndarray]]:
+    gen = torch.Generator().manual_seed(seed)
+    white = [0.1 * torch.randn(real_mels.shape[-1] * 256, generator=gen).numpy() for _ in range(n)]
+    # The spectral envelope of real music with no notes: each clip's time-averaged mel plus smooth noise.
+    envelope = real_mels.mean(-1, keepdim=True).expand_as(real_mels)
+    wobble = torch.nn.functional.avg_pool1d(torch.randn(real_mels.shape, generator=gen), 9, 1, 4)
+    return {"white noise": white, "noise with a real spectral envelope": _vocode(envelope + 0.3 * wobble, vocoder)}
+
+
+@torch.no_grad()
+def generated_mels(teacher: Teacher, n: int, seed: int, steps: int, text=None, cfg: float = 3.0) -> torch.Tensor:
+    mels = []
+    for k in tqdm(range(n), desc="sampling", unit="clip", leave=False):
+        x_T = teacher.initial_noise([seed + k])
+        cond = None if text is None else text[k: k + 1]
+        mels.append(teacher.sample(x_T, steps, "heun", cond, cfg)[0])
+    return torch.stack(mels)
+
+
+def teacher_quality(models: str | None, data: str, out_dir: str | Path, n: int = 64, steps: int = 20,
+                    seed: int = 0) -> list[quality.SetScore]:
+    out_dir = Path(out_dir)
+    teacher, vocoder, counter = Teacher.load(models), GriffinLim(), quality.NoteCounter()
+    reference = _held_out(data, "test", n, seed)
+    real = _held_out(data, "validation", n, seed + 1)
+    ref_features = np.stack([quality.clip_features(c) for c in reference["audio"]])
+    uncond = generated_mels(teacher, n, seed, steps)
+    cond = generated_mels(teacher, n, seed, steps, text=real["text"])
+    sets = {
+        "real validation clips (rendered audio)": real["audio"],
+        "real validation mels → Griffin-Lim": _vocode(real["mel"], vocoder),
+        "real → autoencoder → Griffin-Lim": _vocode(teacher.autoencoder(real["mel"]).clamp(-1, 1), vocoder),
+        f"teacher, unconditional, {steps} Heun steps → Griffin-Lim": _vocode(uncond, vocoder),
+        f"teacher, validation captions, CFG 3, {steps} Heun steps → Griffin-Lim": _vocode(cond, vocoder),
+        **_noise_sets(real["mel"], n, seed, vocoder),
+    }
+    scores = [quality.score_set(name, clips, ref_features, counter) for name, clips in tqdm(sets.items(), desc="scoring")]
+    _write(out_dir, scores, uncond, cond, real["mel"], teacher, n, steps)
+    return scores
+
+
+def _write(out_dir: Path, scores, uncond, cond, real, teacher: Teacher, n: int, steps: int) -> None:
+    from ditto2.plots import plot_mel_grid
+
+    table = quality.TABLE_HEADER + "\n" + "\n".join(s.row() for s in scores)
+    info = {"teacher": teacher.info, "clips_per_set": n, "steps": steps,
+            "reference": f"{n} test-split clips (rendered audio)", "scores": [s.__dict__ for s in scores]}
+    write_json(out_dir / "teacher-quality.json", info)
+    (out_dir / "teacher-quality.md").write_text(table + "\n")
+    mels = [m for trio in zip(uncond[:4], cond[:4], real[:4]) for m in trio]
+    plot_mel_grid(mels, out_dir / "teacher-grid.png", columns=3,
+                  titles=["generated, unconditional", "generated, caption + CFG 3", "real (validation)"] * 4)
+    print(table)
+    print(json.dumps(teacher.info))
