@@ -18,6 +18,17 @@ def _pyplot():
     return plt
 
 
+def save_figure(fig, path) -> Path:
+    """Write a figure atomically (format from the extension) and close it."""
+    plt = _pyplot()
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format=path.suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return path
+
+
 def plot_mel_grid(mels, path, titles=None, melody=None, columns: int = 2) -> Path:
     """Save a grid of (80, T) normalised mels; ``melody`` is an optional list of per-frame MIDI pitches."""
     plt = _pyplot()
@@ -38,12 +49,7 @@ def plot_mel_grid(mels, path, titles=None, melody=None, columns: int = 2) -> Pat
         ax.set_xlabel("s", fontsize=7)
         ax.set_ylabel("mel band", fontsize=7)
         ax.tick_params(labelsize=6)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90, format=path.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _overlay_melody(ax, pitch: np.ndarray, centres: np.ndarray) -> None:
@@ -68,9 +74,4 @@ def plot_curves(records: list[dict], path, keys=None, title: str = "") -> Path:
         ax.set_yscale("log" if points and min(p[1] for p in points) > 0 else "linear")
         ax.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90, format=path.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

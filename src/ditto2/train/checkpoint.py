@@ -14,7 +14,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from ditto2.errors import InputError, MissingResourceError
-from ditto2.fileio import atomic_path
+from ditto2.fileio import atomic_path, write_json
 
 META_KEY = "ditto2"
 
@@ -93,7 +93,7 @@ def _load_prefixed(module: torch.nn.Module, tensors: dict, prefix: str, path) ->
 
 def save_release(path: str | Path, module: torch.nn.Module, config: dict, info: dict | None = None,
                  half: bool = True) -> Path:
-    """Shipping weights: float tensors in fp16 (or fp32), config and info in the header."""
+    """Shipping weights: float tensors in fp16 (or fp32); config and info in the header and in a JSON beside."""
     tensors = {}
     for key, value in module.state_dict().items():
         value = value.detach().cpu().contiguous()
@@ -101,6 +101,7 @@ def save_release(path: str | Path, module: torch.nn.Module, config: dict, info: 
     meta = {"config": config, "info": info or {}}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
+    write_json(Path(path).with_suffix(".json"), meta)
     return Path(path)
 
 
