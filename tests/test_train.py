@@ -92,9 +92,12 @@ def test_warm_start_from_release(tmp_path):
     import dataclasses
 
     loop.run(ToyTask(), tmp_path / "a", dataclasses.replace(CFG, steps=10), progress=False)
-    record = loop.run(ToyTask(), tmp_path / "b", dataclasses.replace(CFG, steps=15),
+    record = loop.run(ToyTask(), tmp_path / "b", dataclasses.replace(CFG, steps=15, log_every=1),
                       init=tmp_path / "a" / "release.safetensors", progress=False)
-    assert record["step"] == 15 and loop.read_log(tmp_path / "b")[0]["step"] == 15
+    log = loop.read_log(tmp_path / "b")
+    assert record["step"] == 15 and log[0]["step"] == 11
+    # Fresh Adam moments: the learning rate warms up again from the warm-start step.
+    assert log[0]["lr"] == pytest.approx(CFG.lr / CFG.warmup) and log[-1]["lr"] == pytest.approx(CFG.lr)
 
 
 def test_checkpoint_errors(tmp_path):

@@ -98,9 +98,17 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
         e.copy_(b)
 
 
-def lr_at(step: int, cfg: LoopConfig) -> float:
-    """Linear warm-up, then constant: cumulative training across sessions has no known end."""
-    return cfg.lr * min(1.0, (step + 1) / max(cfg.warmup, 1))
+@dataclasses.dataclass
+class RunState:
+    step: int = 0
+    hours: float = 0.0
+    warm_from: int = 0  # step where the optimiser state started fresh: warm-up counts from here
+
+
+def lr_at(step: int, cfg: LoopConfig, warm_from: int = 0) -> float:
+    """Linear warm-up, then constant: cumulative training across sessions has no known end.
+    A warm start from released weights has fresh Adam moments, so it warms up again."""
+    return cfg.lr * min(1.0, (step - warm_from + 1) / max(cfg.warmup, 1))
 
 
 class _StopFlag:
@@ -126,14 +134,13 @@ def run(task: TrainTask, run_dir: str | Path, cfg: LoopConfig, *, init: str | Pa
     model = task.build_model().to(dev)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    step, hours = _restore(task, run_dir, model, ema, optimizer, init)
+    state = _restore(run_dir, model, ema, optimizer, init)
     if dist.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps({"task": task.config(), "loop": dataclasses.asdict(cfg)}, indent=2))
     train_model = _wrap_ddp(model, dev, dist)
-    batches = task.batches(cfg.batch_size, cfg.seed, dist.rank, dist.world_size, step)
-    gen = torch.Generator(device=dev)
-    return _loop(task, run_dir, cfg, train_model, model, ema, optimizer, batches, gen, step, hours, dev, dist, progress)
+    batches = task.batches(cfg.batch_size, cfg.seed, dist.rank, dist.world_size, state.step)
+    return _loop(task, run_dir, cfg, train_model, model, ema, optimizer, batches, state, dev, dist, progress)
 
 
 def _wrap_ddp(model, dev, dist):
@@ -142,26 +149,29 @@ def _wrap_ddp(model, dev, dist):
     return torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
 
 
-def _restore(task, run_dir: Path, model, ema, optimizer, init) -> tuple[int, float]:
+def _restore(run_dir: Path, model, ema, optimizer, init) -> RunState:
     """Resume from run_dir/last (full state), else warm-start from ``init`` (release weights)."""
     last = run_dir / LAST
     if last.is_file():
         meta = ckpt.load_training(last, model=model, ema=ema, optimizer=optimizer)
-        return meta["step"], meta["extra"].get("hours", 0.0)
+        extra = meta["extra"]
+        return RunState(meta["step"], extra.get("hours", 0.0), extra.get("warm_from", 0))
     if init:
         meta = ckpt.load_release(init, model)
         ema.load_state_dict(model.state_dict())
         info = meta.get("info", {})
-        return int(info.get("steps", 0)), float(info.get("hours", 0.0))
-    return 0, 0.0
+        step = int(info.get("steps", 0))
+        return RunState(step, float(info.get("hours", 0.0)), warm_from=step)
+    return RunState()
 
 
-def _loop(task, run_dir, cfg, train_model, model, ema, optimizer, batches, gen, step, hours, dev, dist, progress):
+def _loop(task, run_dir, cfg, train_model, model, ema, optimizer, batches, state: RunState, dev, dist, progress):
     from tqdm import tqdm
 
     stop = _StopFlag()
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext()
     started, window_start, window_steps, losses = time.time(), time.time(), 0, []
+    step, hours, gen = state.step, state.hours, torch.Generator(device=dev)
     bar = tqdm(total=cfg.steps, initial=step, desc=task.name, unit="step", disable=not (progress and dist.main),
                dynamic_ncols=True)
     record = {"step": step}
@@ -169,7 +179,7 @@ def _loop(task, run_dir, cfg, train_model, model, ema, optimizer, batches, gen, 
         batch = _to_device(next(batches), dev)
         gen.manual_seed(cfg.seed * 1_000_003 + step * 7919 + dist.rank)  # noise of step k is fixed: exact resume
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, cfg)
+            group["lr"] = lr_at(step, cfg, state.warm_from)
         with autocast:
             loss = task.loss(train_model, batch, gen)
         optimizer.zero_grad(set_to_none=True)
@@ -186,36 +196,38 @@ def _loop(task, run_dir, cfg, train_model, model, ema, optimizer, batches, gen, 
         if step % cfg.log_every == 0 or step == cfg.steps or timed_out:
             elapsed = time.time() - window_start
             record = {"step": step, "loss": sum(losses) / len(losses), "grad_norm": float(grad_norm),
-                      "lr": lr_at(step - 1, cfg), "steps_per_s": window_steps / elapsed,
+                      "lr": lr_at(step - 1, cfg, state.warm_from), "steps_per_s": window_steps / elapsed,
                       "clips_per_s": window_steps * cfg.batch_size * dist.world_size / elapsed,
                       "hours": hours + (time.time() - started) / 3600, "time": time.time()}
             bar.set_postfix(loss=f"{record['loss']:.4f}", sps=f"{record['steps_per_s']:.2f}")
             losses, window_start, window_steps = [], time.time(), 0
             if dist.main:
-                _periodic(task, run_dir, cfg, model, ema, optimizer, step, record, timed_out)
+                _periodic(task, run_dir, cfg, model, ema, optimizer, RunState(step, record["hours"], state.warm_from),
+                          record, timed_out)
         if timed_out:
             break
     bar.close()
     if dist.main:
-        _save(run_dir, task, model, ema, optimizer, step, record.get("hours", hours))
+        _save(run_dir, task, model, ema, optimizer, RunState(step, record.get("hours", hours), state.warm_from))
     return record
 
 
-def _periodic(task, run_dir, cfg, model, ema, optimizer, step, record, force):
+def _periodic(task, run_dir, cfg, model, ema, optimizer, state: RunState, record, force):
+    step = state.step
     if cfg.val_every and (step % cfg.val_every == 0 or force):
         record.update({f"val_{k}": v for k, v in task.validate(ema).items()})
     with open(run_dir / "log.jsonl", "a") as log:
         log.write(json.dumps(record) + "\n")
     if step % cfg.ckpt_every == 0 or force:
-        _save(run_dir, task, model, ema, optimizer, step, record["hours"])
+        _save(run_dir, task, model, ema, optimizer, state)
     if cfg.sample_every and step % cfg.sample_every == 0:
         task.samples(ema, step, run_dir / "samples")
 
 
-def _save(run_dir, task, model, ema, optimizer, step, hours):
-    ckpt.save_training(run_dir / LAST, model=model, ema=ema, optimizer=optimizer, step=step,
-                       config=task.config(), extra={"hours": hours})
-    task.release(ema, run_dir / "release.safetensors", {"steps": step, "hours": round(hours, 4)})
+def _save(run_dir, task, model, ema, optimizer, state: RunState):
+    ckpt.save_training(run_dir / LAST, model=model, ema=ema, optimizer=optimizer, step=state.step,
+                       config=task.config(), extra={"hours": state.hours, "warm_from": state.warm_from})
+    task.release(ema, run_dir / "release.safetensors", {"steps": state.step, "hours": round(state.hours, 4)})
 
 
 def _to_device(batch, dev):
