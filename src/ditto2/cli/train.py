@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ditto2.models import AUTOENCODER_FILE, WEIGHTS_DIR
 from ditto2.train.loop import LoopConfig
 
 
@@ -57,7 +58,8 @@ def add_commands(sub) -> None:
 
     teacher = train.add_parser("teacher", help="train the latent diffusion teacher")
     teacher.add_argument("--data", default="data/full", help="dataset folder with caption embeddings")
-    teacher.add_argument("--autoencoder", default="models/autoencoder.safetensors")
+    teacher.add_argument("--autoencoder", default=str(WEIGHTS_DIR / AUTOENCODER_FILE),
+                         help="the frozen autoencoder (default: the shipped one)")
     teacher.add_argument("--crop", type=int, default=128, help="mel frames per training crop (default 128)")
     teacher.add_argument("--cond-dropout", type=float, default=0.2, help="caption dropout for CFG (default 0.2)")
     _loop_args(teacher, TEACHER_LOOP)
