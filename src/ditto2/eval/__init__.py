@@ -1,0 +1,9 @@
+"""Evaluation instruments (see docs/evaluation.md); each module is imported on demand.
+
+* ``fad``: Fréchet audio distance, the ``Embedder`` interface, FAD∞;
+  ``embedders.LogMelProjection`` (CI) and ``musicnn.MusicnnEmbedder`` (real figures, own TF venv).
+* ``melody``: melody accuracy of final audio with basic-pitch.
+* ``controls``: intensity, structure, paint/loop context error and seams, on final audio.
+* ``timing``: stage timer, real-time factor, peak memory.
+* ``quality`` / ``teacher_report``: the teacher's first quality figure (FD-54).
+"""

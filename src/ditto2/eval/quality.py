@@ -11,13 +11,12 @@ Per clip (5.94 s of audio at 22.05 kHz):
 from __future__ import annotations
 
 import dataclasses
-import logging
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from ditto2.audio import mel as M
+from ditto2.eval.fad import frechet_distance  # moved to eval/fad.py; the name stays public here
+from ditto2.eval.melody import Transcriber
 
 NOTES_FOR_MUSIC = 10  # a clip "has notes" when basic-pitch finds at least this many
 
@@ -40,37 +39,11 @@ def clip_features(audio: np.ndarray) -> np.ndarray:
     return np.concatenate([bands.mean(1), bands.std(1), chroma, [onset.mean(), onset.std()]])
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
-    """Fréchet distance between Gaussians fitted to the rows of a and b (an offset keeps sqrtm stable)."""
-    from scipy import linalg
-
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    offset = eps * np.eye(len(mu_a))
-    root, _ = linalg.sqrtm((cov_a + offset) @ (cov_b + offset), disp=False)
-    root = root.real
-    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * root))
-
-
-class NoteCounter:
-    """basic-pitch on ONNX; loads once."""
-
-    def __init__(self):
-        logging.getLogger("root").setLevel(logging.ERROR)
-        from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
-        from basic_pitch.inference import Model
-
-        self.model = Model(build_icassp_2022_model_path(FilenameSuffix.onnx))
+class NoteCounter(Transcriber):
+    """basic-pitch on ONNX (``melody.Transcriber``); loads once. Calling it counts the notes of a clip."""
 
     def __call__(self, audio: np.ndarray) -> int:
-        from basic_pitch.inference import predict
-
-        from ditto2.audio.io import write_audio
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path = write_audio(Path(tmp) / "clip.wav", audio)
-            _, _, notes = predict(str(path), self.model)
-        return len(notes)
+        return len(self.notes(audio))
 
 
 @dataclasses.dataclass
