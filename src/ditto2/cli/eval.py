@@ -14,6 +14,17 @@ def add_commands(sub) -> None:
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(func=cmd_quality)
 
+    f = ev.add_parser("fad", help="Fréchet audio distance between two folders of audio")
+    f.add_argument("reference", help="folder of reference audio (wav/flac/ogg/mp3)")
+    f.add_argument("evaluated", help="folder of audio to score")
+    f.add_argument("--embedder", choices=("musicnn", "logmel"), default="musicnn",
+                   help="musicnn (MTT penultimate layer; needs `make eval-env`) or logmel (a fixed random "
+                        "projection, for smoke tests only)")
+    f.add_argument("--inf", action="store_true", help="also FAD-inf (extrapolated to infinite frames)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--json", default=None, help="write the result (with set sizes) to this JSON file")
+    f.set_defaults(func=cmd_fad)
+
 
 def cmd_quality(args) -> None:
     from ditto2.errors import InputError
@@ -22,3 +33,23 @@ def cmd_quality(args) -> None:
     if args.n < 3:
         raise InputError(f"-n must be at least 3 (a Fréchet distance needs a covariance), got {args.n}")
     teacher_quality(args.models, args.data, args.out, n=args.n, steps=args.steps, seed=args.seed)
+
+
+def cmd_fad(args) -> None:
+    import json
+
+    from ditto2.eval.fad import fad
+    from ditto2.fileio import write_json
+
+    if args.embedder == "musicnn":
+        from ditto2.eval.musicnn import MusicnnEmbedder
+
+        embedder = MusicnnEmbedder()
+    else:
+        from ditto2.eval.embedders import LogMelProjection
+
+        embedder = LogMelProjection(seed=args.seed)
+    result = fad(args.reference, args.evaluated, embedder, with_inf=args.inf, seed=args.seed).to_dict()
+    if args.json:
+        write_json(args.json, result)
+    print(json.dumps(result, indent=2))
