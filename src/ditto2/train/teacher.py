@@ -55,11 +55,7 @@ class TeacherTask:
                 "cond_dropout": self.cond_dropout, "autoencoder_sha": self.ae_digest, "data": self.data}
 
     def batches(self, batch_size, seed, rank, world_size, start):
-        align = self.ae.config.down_time
-        for batch in crop_batches(self.train, batch_size, self.crop, seed, rank, start, align=align, text=True):
-            with torch.no_grad():
-                batch["latent"] = self.ae.to_latent(batch.pop("mel"))
-            yield batch
+        return latent_batches(self.ae, self.train, batch_size, self.crop, seed, rank, start)
 
     def loss(self, model, batch, generator):
         cond = drop_cond(batch["text"], self.cond_dropout, generator)
@@ -95,6 +91,16 @@ class TeacherTask:
         config = {"teacher": {"network": self.network, "edm": self.edm.to_dict(),
                               "autoencoder_sha": self.ae_digest, "cond_dropout": self.cond_dropout}}
         ckpt.save_release(path, ema, config, info, half=True)
+
+
+def latent_batches(ae, arrays: SplitArrays, batch_size: int, crop: int, seed: int, rank: int, start: int):
+    """Caption-conditioned training batches {"latent", "text"} (batch k a pure function of (seed, rank, k)):
+    random mel crops, aligned to the autoencoder's time stride, encoded by the frozen autoencoder."""
+    align = ae.config.down_time
+    for batch in crop_batches(arrays, batch_size, crop, seed, rank, start, align=align, text=True):
+        with torch.no_grad():
+            batch["latent"] = ae.to_latent(batch.pop("mel"))
+        yield batch
 
 
 def load_denoiser(path: str | Path) -> tuple[Denoiser, dict]:

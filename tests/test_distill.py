@@ -1,0 +1,310 @@
+"""Students, CD/CTD losses, student samplers and the distillation task, on tiny random models."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ditto2.diffusion import Denoiser, EDMConfig, UNet2DConfig, build_network
+from ditto2.diffusion.edm import _sigma_batch
+from ditto2.distill import (CDConfig, CTDConfig, Student, StudentConfig, cd_loss, ctd_loss, pinned_noise,
+                            sample_cd_multistep, sample_ctd, sample_one_step, sample_student)
+from ditto2.errors import InputError, MissingResourceError
+
+TINY = UNet2DConfig(in_channels=2, channels=(8, 16), res_blocks=1, attention=False, emb_dim=16, n_freqs=4,
+                    norm_groups=4, cond_dim=6)
+SHAPE = (2, 4, 8)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These models are tiny: intra-op threads only add synchronisation (badly so on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def random_teacher(seed: int = 0, config: UNet2DConfig = TINY) -> Denoiser:
+    """A tiny denoiser whose zero-initialised layers (output convs) are random too, so F != 0."""
+    torch.manual_seed(seed)
+    net = build_network(config)
+    with torch.no_grad():
+        for p in net.parameters():
+            if p.ndim > 1 and not p.any():
+                p.normal_(0, 0.1)
+    return Denoiser(net).eval().requires_grad_(False)
+
+
+def perturb_target_embedding(student: Student) -> Student:
+    """Make the target-level embedding non-zero, as after training, so tests do not rely on its zero init."""
+    if hasattr(student.net, "target_emb"):
+        with torch.no_grad():
+            for p in student.net.target_emb.parameters():
+                p.add_(0.3 * torch.randn_like(p))
+    return student
+
+
+@pytest.fixture(params=["cd", "ctd"])
+def student(request):
+    return perturb_target_embedding(Student.from_teacher(random_teacher(), request.param, "t" * 16))
+
+
+def test_boundary_condition_holds_by_construction(student):
+    x = torch.randn(3, *SHAPE) * 5
+    cond = torch.randn(3, 6)
+    with torch.no_grad():
+        for s in (student.sigma_min, 0.3, 7.0, student.sigma_max):
+            assert torch.equal(student(x, s, s, cond), x)
+        per_sample = torch.tensor([0.5, 2.0, 80.0])
+        assert torch.equal(student(x, per_sample, per_sample, cond), x)
+        assert torch.equal(student(x, 0.0, 0.0, cond), x)
+        # The consistency-model boundary: at sigma_min every jump is the identity (c_skip = 1, c_out = 0).
+        assert torch.allclose(student(x, student.sigma_min, 0.0, cond), x, atol=1e-6)
+        assert not torch.allclose(student(x, 1.0, 0.0, cond), x, atol=1e-2)
+
+
+@pytest.mark.parametrize("method", ["cd", "ctd"])
+def test_fresh_student_is_the_teacher_x0_prediction(method):
+    teacher = random_teacher()
+    student = Student.from_teacher(teacher, method)
+    x_T = torch.randn(2, *SHAPE) * teacher.sigma_max
+    cond = torch.randn(2, 6)
+    with torch.no_grad():
+        x0 = teacher(x_T, teacher.sigma_max, cond)
+        # Equal up to the sigma_min shift of c_skip/c_out (relative 2.5e-5 at sigma_max).
+        torch.testing.assert_close(sample_one_step(student, x_T, cond), x0, rtol=1e-3, atol=1e-3)
+        # A jump to s > 0 is the DDIM jump along the teacher's prediction.
+        x = torch.randn(2, *SHAPE) * 3.0
+        d = teacher(x, 3.0, cond)
+        torch.testing.assert_close(student(x, 3.0, 1.0, cond), d + (1.0 / 3.0) * (x - d), rtol=2e-3, atol=2e-3)
+
+
+class GaussianTeacher(nn.Module):
+    """The exact denoiser of x0 ~ N(MU, S0^2 I): E[x0 | x] = MU + S0^2 / (S0^2 + sigma^2) (x - MU)."""
+
+    MU, S0 = 0.5, 0.5
+    sigma_min, sigma_max, sigma_data = 0.002, 80.0, 1.0
+
+    def forward(self, x, sigma, cond=None):
+        s2 = _sigma_batch(sigma, x).view(-1, 1, 1, 1).square()
+        return self.MU + self.S0 ** 2 / (self.S0 ** 2 + s2) * (x - self.MU)
+
+
+def _toy_data(seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return GaussianTeacher.MU + GaussianTeacher.S0 * torch.randn(8, *SHAPE, generator=g)
+
+
+# L2, and a small DSM weight: the DSM term has an irreducible floor (the posterior variance) that would hide
+# the fall of the consistency term; pseudo-Huber falls too but is noisier to measure in 50 steps.
+TOY = [("cd", CDConfig(levels=10, distance="l2")),
+       ("ctd", CTDConfig(levels=10, max_teacher_steps=3, distance="l2", dsm_weight=0.05))]
+
+
+@pytest.mark.parametrize("method, config", TOY)
+def test_distillation_loss_decreases_on_a_gaussian_toy(method, config):
+    loss_fn = {"cd": cd_loss, "ctd": ctd_loss}[method]
+    teacher = GaussianTeacher()
+    student = Student.from_teacher(random_teacher(1, dataclasses.replace(TINY, cond_dim=0)), method)
+    student.requires_grad_(True)
+
+    def held_out_loss():
+        with torch.no_grad():
+            return np.mean([float(loss_fn(student, teacher, _toy_data(1000 + k), config=config,
+                                          generator=torch.Generator().manual_seed(k))) for k in range(8)])
+
+    before = held_out_loss()
+    opt = torch.optim.Adam(student.parameters(), lr=3e-3)
+    for step in range(50):
+        loss = loss_fn(student, teacher, _toy_data(step), config=config, generator=torch.Generator().manual_seed(step))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = held_out_loss()
+    assert after < 0.7 * before, (before, after)
+
+
+def test_losses_are_a_function_of_the_generator():
+    teacher, x0 = GaussianTeacher(), _toy_data(0)
+    student = Student.from_teacher(random_teacher(1, dataclasses.replace(TINY, cond_dim=0)), "ctd")
+    with torch.no_grad():
+        a = ctd_loss(student, teacher, x0, generator=torch.Generator().manual_seed(3))
+        b = ctd_loss(student, teacher, x0, generator=torch.Generator().manual_seed(3))
+        c = ctd_loss(student, teacher, x0, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def _x_T(seeds, sigma_max=80.0):
+    return torch.stack([torch.randn(SHAPE, generator=torch.Generator().manual_seed(s)) for s in seeds]) * sigma_max
+
+
+def test_multistep_decodes_are_deterministic_per_seed(student):
+    cond = torch.randn(1, 6).expand(2, -1)
+    with torch.no_grad():
+        for k in (1, 2, 4, 8):
+            a = sample_student(student, _x_T([5, 6]), k, cond, seeds=[5, 6])
+            b = sample_student(student, _x_T([5, 6]), k, cond, seeds=[5, 6])
+            c = sample_student(student, _x_T([7, 6]), k, cond, seeds=[7, 6])
+            assert torch.equal(a, b), k
+            assert not torch.allclose(a[0], c[0]) and torch.allclose(a[1], c[1], atol=1e-5), k
+
+
+def test_cd_multistep_uses_its_pinned_noise():
+    student = perturb_target_embedding(Student.from_teacher(random_teacher(), "cd"))
+    noise = pinned_noise([5, 6], SHAPE, 4)
+    assert len(noise) == 3 and noise[0].shape == (2, *SHAPE)
+    # A seed's noise does not depend on its batch, and differs from its x_T and across steps.
+    torch.testing.assert_close(noise[1][1], pinned_noise(6, SHAPE, 4)[1], rtol=0, atol=0)
+    assert not torch.allclose(noise[0][0], _x_T([5])[0] / 80.0) and not torch.allclose(noise[0], noise[1])
+    with torch.no_grad():
+        a = sample_cd_multistep(student, _x_T([5, 6]), 4, noise)
+        b = sample_cd_multistep(student, _x_T([5, 6]), 4, pinned_noise([8, 9], SHAPE, 4))
+        assert torch.equal(a, sample_student(student, _x_T([5, 6]), 4, seeds=[5, 6]))
+    assert not torch.allclose(a, b)
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_gradients_reach_x_T_through_the_one_step_sampler(student, checkpoint):
+    x_T = _x_T([1, 2]).requires_grad_(True)
+    sample_one_step(student, x_T, torch.randn(2, 6), checkpoint=checkpoint).square().mean().backward()
+    assert torch.isfinite(x_T.grad).all() and x_T.grad.abs().sum() > 0
+    x_T2 = _x_T([1, 2]).requires_grad_(True)
+    sample_ctd(student, x_T2, 3, checkpoint=checkpoint).square().mean().backward()
+    assert x_T2.grad.abs().sum() > 0
+
+
+def test_bad_step_counts_are_named():
+    student = Student.from_teacher(random_teacher(), "ctd")
+    x_T = _x_T([0])
+    for k in (0, 9, 2.5, -1):
+        with pytest.raises(InputError, match="decode steps"):
+            sample_ctd(student, x_T, k)
+    with pytest.raises(InputError, match="decode steps"):
+        pinned_noise(0, SHAPE, 12)
+    cd = Student.from_teacher(random_teacher(), "cd")
+    with pytest.raises(InputError, match="seed"):
+        sample_student(cd, x_T, 3)
+    with pytest.raises(InputError, match="re-noising"):
+        sample_cd_multistep(cd, x_T, 3, pinned_noise(0, SHAPE, 2))
+
+
+def test_config_errors():
+    with pytest.raises(InputError, match="method"):
+        StudentConfig("gan", TINY.to_dict(), EDMConfig().to_dict())
+    with pytest.raises(InputError, match="skip"):
+        CDConfig(levels=10, skip=10)
+    with pytest.raises(InputError, match="solver"):
+        CTDConfig(solver="rk4")
+    with pytest.raises(InputError, match="unknown config keys"):
+        StudentConfig.from_dict({"kind": "cd", "network": {}, "edm": {}, "lr": 1})
+
+
+def test_student_release_round_trip_and_teacher_check(tmp_path):
+    from ditto2.train.distill import load_student, save_student
+    from ditto2.train.teacher import file_digest
+
+    teacher_a, teacher_b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    teacher_a.write_bytes(b"teacher a")
+    teacher_b.write_bytes(b"teacher b")
+    student = perturb_target_embedding(Student.from_teacher(random_teacher(), "ctd", file_digest(teacher_a)))
+    path = save_student(tmp_path / "ctd.safetensors", student, {"steps": 3})
+    loaded, meta = load_student(path, teacher=teacher_a)
+    assert meta["config"]["student"]["kind"] == "ctd" and meta["info"]["steps"] == 3
+    assert json.loads((tmp_path / "ctd.json").read_text())["config"]["student"]["teacher_sha"] == file_digest(teacher_a)
+    x, cond = torch.randn(2, *SHAPE) * 4, torch.randn(2, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, 4.0, 0.5, cond), student(x, 4.0, 0.5, cond), rtol=1e-2, atol=1e-2)
+    with pytest.raises(InputError, match="distilled from teacher"):
+        load_student(path, teacher=teacher_b)
+    with pytest.raises(MissingResourceError):
+        load_student(tmp_path / "none.safetensors")
+    with pytest.raises(MissingResourceError):
+        load_student(path, teacher=tmp_path / "none.safetensors")
+
+
+# --- the training task, on a synthetic dataset (random mels, random caption embeddings) ---
+
+def _write_split(root, split: str, clips: int, seed: int) -> dict:
+    from ditto2.data import shards
+    from ditto2.data.text_cache import embedding_path
+
+    rng = np.random.default_rng(seed)
+    path = root / f"{split}-000.npz"
+    shards.write_shard(path, {"mel": rng.uniform(-1, 1, (clips, 80, 64)).astype(np.float16)})
+    embedding_path(path).parent.mkdir(exist_ok=True)
+    np.save(embedding_path(path), rng.normal(size=(clips, 3, 384)).astype(np.float16))
+    return {"shards": [{"file": path.name}], "clips": clips}
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    """A synthetic dataset and random tiny autoencoder + teacher releases (the CLI-level file formats)."""
+    from ditto2.diffusion import AutoencoderConfig, MelAutoencoder
+    from ditto2.train import checkpoint as ckpt
+    from ditto2.train.teacher import file_digest
+
+    root = tmp_path_factory.mktemp("distill")
+    data = root / "data"
+    data.mkdir()
+    splits = {"train": _write_split(data, "train", 6, 0), "validation": _write_split(data, "validation", 2, 1)}
+    (data / "manifest.json").write_text(json.dumps({"splits": splits}))
+    torch.manual_seed(0)
+    ae_cfg = AutoencoderConfig(latent_channels=2, channels=(8, 8))
+    ae_path = ckpt.save_release(root / "ae.safetensors", MelAutoencoder(ae_cfg), {"autoencoder": ae_cfg.to_dict()},
+                                half=False)
+    net = dataclasses.replace(TINY, cond_dim=384).to_dict()
+    teacher = random_teacher(2, dataclasses.replace(TINY, cond_dim=384))
+    config = {"teacher": {"network": net, "edm": EDMConfig().to_dict(), "autoencoder_sha": file_digest(ae_path)}}
+    teacher_path = ckpt.save_release(root / "teacher.safetensors", teacher, config)
+    return data, ae_path, teacher_path
+
+
+LOOP = {"steps": 3, "batch_size": 2, "lr": 1e-3, "warmup": 1, "log_every": 1, "ckpt_every": 1, "val_every": 3,
+        "sample_every": 3}
+
+
+@pytest.mark.parametrize("method, guidance", [("cd", 1.0), ("ctd", 2.0)])
+def test_distill_task_trains_validates_releases_and_resumes(tiny_models, tmp_path, method, guidance):
+    from safetensors.torch import load_file
+
+    from ditto2.train import loop
+    from ditto2.train.distill import DistillTask, load_student
+
+    data, ae, teacher = tiny_models
+    objective = CDConfig(levels=6) if method == "cd" else CTDConfig(levels=6, max_teacher_steps=2)
+
+    def task():
+        return DistillTask(str(data), str(teacher), str(ae), method=method, objective=objective, guidance=guidance,
+                           crop=32, val_seeds=(0, 1, 2), val_frames=32, val_steps=(1, 2))
+
+    cfg = loop.LoopConfig(**LOOP)
+    record = loop.run(task(), tmp_path / "straight", cfg, progress=False)
+    assert record["step"] == 3 and {"val_mse_1step", "val_mse_2step", "val_loss"} <= set(record)
+    assert all(np.isfinite(record[k]) for k in ("loss", "val_mse_1step", "val_mse_2step"))
+    assert list((tmp_path / "straight" / "samples").glob("*.png"))
+    student, meta = load_student(tmp_path / "straight" / "release.safetensors", teacher=teacher)
+    assert student.method == method and meta["config"]["distill"]["objective"]["kind"] == method
+    assert student.config.guidance == guidance
+
+    loop.run(task(), tmp_path / "resumed", dataclasses.replace(cfg, steps=2), progress=False)
+    loop.run(task(), tmp_path / "resumed", cfg, progress=False)
+    a, b = (load_file(str(tmp_path / run / loop.LAST)) for run in ("straight", "resumed"))
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith(("model.", "ema."))), "resume is not exact"
+
+
+def test_distill_task_refuses_a_teacher_of_another_autoencoder(tiny_models, tmp_path):
+    from ditto2.diffusion import AutoencoderConfig, MelAutoencoder
+    from ditto2.train import checkpoint as ckpt
+    from ditto2.train.distill import DistillTask
+
+    data, _, teacher = tiny_models
+    torch.manual_seed(1)
+    cfg = AutoencoderConfig(latent_channels=2, channels=(8, 8))
+    other = ckpt.save_release(tmp_path / "ae2.safetensors", MelAutoencoder(cfg), {"autoencoder": cfg.to_dict()})
+    with pytest.raises(InputError, match="another autoencoder"):
+        DistillTask(str(data), str(teacher), str(other), method="cd")
+    with pytest.raises(InputError, match="--method"):
+        DistillTask(str(data), str(teacher), str(other), method="dmd")
