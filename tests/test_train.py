@@ -159,6 +159,17 @@ def test_autoencoder_and_teacher_train_on_tiny_data(tiny_dataset, tmp_path):
     with torch.no_grad():
         assert torch.equal(pair.sample(a, steps=2), pair.sample(a, steps=2))
 
+    # A CTD student distilled from that teacher samples through the CLI with a k-step decode.
+    from ditto2.train.distill import DistillTask
+
+    distill = DistillTask(str(tiny_dataset), str(models / "teacher.safetensors"), str(models / "autoencoder.safetensors"),
+                          method="ctd", crop=32, val_seeds=(0,), val_frames=32, val_steps=(1,))
+    loop.run(distill, tmp_path / "ctd", dataclasses.replace(small, sample_every=0), progress=False)
+    shutil.copy(tmp_path / "ctd" / "release.safetensors", models / "student_ctd.safetensors")
+    assert main(["sample", "--models", str(models), "--model", "ctd", "--decode-steps", "2",
+                 "-o", str(tmp_path / "c.wav")]) == 0
+    assert (tmp_path / "c.wav").is_file()
+
     # A teacher next to an autoencoder it was not trained on is refused.
     loop.run(AutoencoderTask(str(tiny_dataset), model=AutoencoderConfig(channels=(8, 8)), crop=32, val_clips=2,
                              stats_clips=4), tmp_path / "ae2", dataclasses.replace(small, seed=1), progress=False)

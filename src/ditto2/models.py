@@ -77,3 +77,18 @@ class Teacher:
         model = self.guided(text_embedding, cfg_scale)
         z = SAMPLERS[sampler](model, x_T, self.denoiser.karras_sigmas(steps), callback=callback)
         return self.autoencoder.from_latent(z).clamp(-1, 1)
+
+
+def student_file(method: str) -> str:
+    return f"student_{method}.safetensors"
+
+
+def load_student_for(teacher_dir: str | Path | None, method: str):
+    """The shipped (or given folder's) student of ``method``, checked against the teacher beside it."""
+    from ditto2.train.distill import load_student
+
+    if method not in ("cd", "ctd"):
+        raise InputError(f"unknown student {method!r} (expected cd or ctd)")
+    student, _ = load_student(weights_path(student_file(method), teacher_dir),
+                              teacher=weights_path(TEACHER_FILE, teacher_dir))
+    return student

@@ -8,12 +8,13 @@ from ditto2.errors import Ditto2Error
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ditto2.cli import data, eval, sample, train
+    from ditto2.cli import data, distill, eval, sample, train
 
     parser = argparse.ArgumentParser(prog="ditto2", description="Fast, controllable music generation (DITTO-2).")
     sub = parser.add_subparsers(dest="command", required=True)
     data.add_commands(sub)
     train.add_commands(sub)
+    distill.add_commands(sub)
     sample.add_commands(sub)
     eval.add_commands(sub)
     return parser

@@ -1,4 +1,4 @@
-"""``ditto2 sample``: music from the teacher, unconditional or with a caption (students join later)."""
+"""``ditto2 sample``: music from the teacher or a distilled student, unconditional or with a caption."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +7,11 @@ from ditto2.errors import InputError
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("sample", help="generate clips with the teacher (no controls)",
-                       description="Sample 5.94 s clips from the diffusion teacher by deterministic ODE sampling.")
+    p = sub.add_parser("sample", help="generate clips with the teacher or a student (no controls)",
+                       description="Sample 5.94 s clips: the diffusion teacher by deterministic ODE sampling, or "
+                                   "a distilled student with a k-step deterministic decode.")
+    p.add_argument("--model", choices=("teacher", "cd", "ctd"), default="teacher", help="default: teacher")
+    p.add_argument("--decode-steps", type=int, default=4, help="student decode steps, 1-8 (default 4)")
     p.add_argument("-o", "--out", default="out/sample.wav", help="output .wav (several: OUT_0.wav, OUT_1.wav ...)")
     p.add_argument("--text", default=None, help="caption to condition on (classifier-free guidance)")
     p.add_argument("--cfg", type=float, default=3.0, help="guidance scale with --text (default 3)")
@@ -45,9 +48,14 @@ def cmd_sample(args) -> None:
         from ditto2.text.encoder import encode_texts
 
         text = torch.from_numpy(encode_texts([args.text]))
-    x_T = teacher.initial_noise([args.seed + k for k in range(args.n)])
-    with torch.no_grad(), tqdm(total=args.steps, desc="sampling", unit="step") as bar:
-        mel = teacher.sample(x_T, args.steps, args.sampler, text, args.cfg, callback=lambda *a: bar.update())
+    seeds = [args.seed + k for k in range(args.n)]
+    x_T = teacher.initial_noise(seeds)
+    steps = args.steps if args.model == "teacher" else args.decode_steps
+    with torch.no_grad(), tqdm(total=steps, desc="sampling", unit="step") as bar:
+        if args.model == "teacher":
+            mel = teacher.sample(x_T, args.steps, args.sampler, text, args.cfg, callback=lambda *a: bar.update())
+        else:
+            mel = _student_mel(teacher, args, x_T, seeds, text, bar)
         audio = GriffinLim()(mel)
     for path, clip in zip(paths, audio):
         write_audio(path, clip)
@@ -56,3 +64,12 @@ def cmd_sample(args) -> None:
 
         plot_mel_grid(list(mel), args.plot, titles=[p.name for p in paths])
     print("wrote " + ", ".join(map(str, paths)))
+
+
+def _student_mel(teacher, args, x_T, seeds, text, bar):
+    from ditto2.distill.samplers import sample_student
+    from ditto2.models import load_student_for
+
+    student = load_student_for(args.models, args.model)
+    z = sample_student(student, x_T, args.decode_steps, text, seeds=seeds, callback=lambda *a: bar.update())
+    return teacher.autoencoder.from_latent(z).clamp(-1, 1)

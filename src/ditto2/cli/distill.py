@@ -1,0 +1,48 @@
+"""``ditto2 distill --method cd|ctd``: distil the teacher into a fast student (resumable like every run)."""
+from __future__ import annotations
+
+from ditto2.cli.train import _loop_args, _loop_config
+from ditto2.models import AUTOENCODER_FILE, TEACHER_FILE, WEIGHTS_DIR
+from ditto2.train.loop import LoopConfig
+
+# A lower lr than the teacher's: the student fine-tunes the teacher's weights.
+DISTILL_LOOP = LoopConfig(steps=20000, batch_size=16, lr=1e-4, warmup=200, ema_decay=0.999, ckpt_every=250,
+                          val_every=500, sample_every=2000)
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("distill", help="distil the teacher into a consistency (cd) or trajectory (ctd) student",
+                       description="Consistency distillation (CD) or consistency trajectory distillation (CTD) of "
+                                   "the teacher. The student starts from the teacher's weights.")
+    p.add_argument("--method", required=True, choices=("cd", "ctd"))
+    p.add_argument("--data", default="data/full", help="dataset folder with caption embeddings")
+    p.add_argument("--teacher", default=str(WEIGHTS_DIR / TEACHER_FILE))
+    p.add_argument("--autoencoder", default=str(WEIGHTS_DIR / AUTOENCODER_FILE))
+    p.add_argument("--crop", type=int, default=128, help="mel frames per training crop (default 128)")
+    p.add_argument("--cond-dropout", type=float, default=0.2)
+    p.add_argument("--guidance", type=float, default=1.0, help="CFG scale baked into the teacher (default 1)")
+    p.add_argument("--levels", type=int, default=18, help="N of the Karras discretisation (default 18)")
+    p.add_argument("--solver", choices=("heun", "euler"), default="heun", help="teacher ODE solver")
+    p.add_argument("--distance", choices=("huber", "l2"), default="huber")
+    p.add_argument("--huber-c", type=float, default=1e-3)
+    p.add_argument("--skip", type=int, default=1, help="CD: levels spanned by one teacher step")
+    p.add_argument("--max-teacher-steps", type=int, default=4, help="CTD: most teacher steps from t to u")
+    p.add_argument("--dsm-weight", type=float, default=1.0, help="CTD: weight of the denoising term")
+    _loop_args(p, DISTILL_LOOP)
+    p.set_defaults(func=cmd_distill)
+
+
+def cmd_distill(args) -> None:
+    from ditto2.distill.losses import CDConfig, CTDConfig
+    from ditto2.train import loop
+    from ditto2.train.distill import DistillTask
+
+    cfg = _loop_config(args, DISTILL_LOOP)
+    cfg.validate()
+    common = dict(levels=args.levels, solver=args.solver, distance=args.distance, huber_c=args.huber_c)
+    objective = (CDConfig(skip=args.skip, **common) if args.method == "cd"
+                 else CTDConfig(max_teacher_steps=args.max_teacher_steps, dsm_weight=args.dsm_weight, **common))
+    task = DistillTask(args.data, args.teacher, args.autoencoder, method=args.method, objective=objective,
+                       guidance=args.guidance, crop=args.crop, cond_dropout=args.cond_dropout)
+    record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
+    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
