@@ -207,6 +207,7 @@ def _loop(task, run_dir, cfg, train_model, model, ema, optimizer, batches, state
         if timed_out:
             break
     bar.close()
+    record["step"] = step
     if dist.main:
         _save(run_dir, task, model, ema, optimizer, RunState(step, record.get("hours", hours), state.warm_from))
     return record
