@@ -33,6 +33,7 @@ def plot_mel_grid(mels, path, titles=None, melody=None, columns: int = 2) -> Pat
     """Save a grid of (80, T) normalised mels; ``melody`` is an optional list of per-frame MIDI pitches."""
     plt = _pyplot()
     mels = [np.asarray(m, dtype=np.float32) for m in mels]
+    columns = max(1, min(columns, len(mels)))
     rows = int(np.ceil(len(mels) / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(6 * columns, 2.4 * rows), squeeze=False)
     centres = M.mel_center_frequencies()
