@@ -13,13 +13,7 @@ from ditto2.diffusion import (AutoencoderConfig, CFGDenoiser, Denoiser, EDMConfi
                               sample_euler_ancestral, sample_heun)
 from ditto2.errors import InputError
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from threads, and on shared cores 2 OpenMP threads can be 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 TINY2D = UNet2DConfig(in_channels=2, channels=(8, 16), res_blocks=1, attn_heads=2, emb_dim=16, n_freqs=4,

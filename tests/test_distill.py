@@ -18,13 +18,7 @@ TINY = UNet2DConfig(in_channels=2, channels=(8, 16), res_blocks=1, attention=Fal
 SHAPE = (2, 4, 8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: intra-op threads only add synchronisation (badly so on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_teacher(seed: int = 0, config: UNet2DConfig = TINY) -> Denoiser:
