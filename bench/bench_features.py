@@ -10,24 +10,18 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import time
 
 import torch
 
 from ditto2.audio import mel as M
 from ditto2.audio.vocoder import GriffinLim
+from ditto2.eval.timing import median_seconds
 from ditto2.features import intensity_db, melody_log_probs, ssm
 
 
 def _median_ms(fn, reps: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return 1000 * median_seconds(fn, reps)
 
 
 def _backward(feature):

@@ -26,8 +26,7 @@ from pathlib import Path
 
 import torch
 
-from ditto2.diffusion import (AutoencoderConfig, Denoiser, MelAutoencoder, UNet1DConfig, UNet2DConfig,
-                              build_network, edm_loss)
+from ditto2.diffusion import AutoencoderConfig, Denoiser, MelAutoencoder, UNet1DConfig, UNet2DConfig, build_network, edm_loss
 
 # Every field that matters is spelled out, so changing the library defaults never changes a candidate.
 CANDIDATES = {

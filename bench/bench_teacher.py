@@ -12,7 +12,6 @@ import argparse
 import os
 import platform
 import resource
-import statistics
 import time
 
 import torch
@@ -20,17 +19,8 @@ import torch
 from ditto2.audio.mel import CLIP_SAMPLES, SAMPLE_RATE
 from ditto2.audio.vocoder import GriffinLim
 from ditto2.diffusion import sample_euler, sample_heun
+from ditto2.eval.timing import median_seconds
 from ditto2.models import Teacher
-
-
-def _median_s(fn, reps: int) -> float:
-    fn()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -47,11 +37,11 @@ def main() -> None:
         z = sample_euler(teacher.denoiser, x_T, sigmas)
         mel = teacher.autoencoder.from_latent(z)
         rows = [
-            ("20-step DDIM (Euler), latent", _median_s(lambda: sample_euler(teacher.denoiser, x_T, sigmas), args.reps)),
-            ("20-step Heun (39 model calls), latent", _median_s(lambda: sample_heun(teacher.denoiser, x_T, sigmas),
+            ("20-step DDIM (Euler), latent", median_seconds(lambda: sample_euler(teacher.denoiser, x_T, sigmas), args.reps)),
+            ("20-step Heun (39 model calls), latent", median_seconds(lambda: sample_heun(teacher.denoiser, x_T, sigmas),
                                                                  args.reps)),
-            ("decoder (latent → mel)", _median_s(lambda: teacher.autoencoder.from_latent(z), args.reps)),
-            ("Griffin-Lim, 32 iterations (mel → audio)", _median_s(lambda: vocoder(mel[0]), args.reps)),
+            ("decoder (latent → mel)", median_seconds(lambda: teacher.autoencoder.from_latent(z), args.reps)),
+            ("Griffin-Lim, 32 iterations (mel → audio)", median_seconds(lambda: vocoder(mel[0]), args.reps)),
         ]
     audio_s = CLIP_SAMPLES / SAMPLE_RATE
     print(f"Command: `python bench/bench_teacher.py --reps {args.reps}`  ")

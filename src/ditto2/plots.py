@@ -76,3 +76,42 @@ def plot_curves(records: list[dict], path, keys=None, title: str = "") -> Path:
         ax.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
+
+
+def plot_control_targets(path, title: str = "", intensity=None, melody=None, structure=None) -> Path:
+    """Target vs achieved per control (``ditto2 eval run``): each argument is {"target", "achieved"}.
+
+    intensity: two (T,) dB curves; melody: two (T,) pitch-class lines (-1 = none, not drawn);
+    structure: two (N, N) SSMs side by side.
+    """
+    plt = _pyplot()
+    panels = [(k, v) for k, v in (("intensity", intensity), ("melody", melody)) if v is not None]
+    columns = len(panels) + (2 if structure is not None else 0)
+    fig, axes = plt.subplots(1, max(columns, 1), figsize=(4.2 * max(columns, 1), 3.2), squeeze=False)
+    axes = list(axes[0])
+    for key, data in panels:
+        ax = axes.pop(0)
+        target, achieved = (np.asarray(data[k], dtype=np.float64) for k in ("target", "achieved"))
+        t = M.frames_to_seconds(np.arange(len(target)))
+        if key == "melody":
+            ax.plot(t, np.where(target >= 0, target, np.nan), ".", ms=2, label="target")
+            ax.plot(t, np.where(achieved >= 0, achieved, np.nan), ".", ms=2, alpha=0.6, label="transcribed")
+            ax.set_ylim(-0.5, 11.5)
+            ax.set_ylabel("pitch class", fontsize=8)
+        else:
+            ax.plot(t, target, label="target")
+            ax.plot(M.frames_to_seconds(np.arange(len(achieved))), achieved, label="achieved")
+            ax.set_ylabel("dB", fontsize=8)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("s", fontsize=8)
+        ax.legend(fontsize=7)
+        ax.tick_params(labelsize=7)
+    if structure is not None:
+        for which in ("target", "achieved"):
+            ax = axes.pop(0)
+            ax.imshow(np.asarray(structure[which]), origin="lower", vmin=0, vmax=1, cmap="viridis")
+            ax.set_title(f"SSM, {which}", fontsize=9)
+            ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)

@@ -8,7 +8,7 @@ from ditto2.errors import Ditto2Error
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ditto2.cli import data, distill, eval, sample, train
+    from ditto2.cli import bench, data, distill, eval, generate, sample, train
 
     parser = argparse.ArgumentParser(prog="ditto2", description="Fast, controllable music generation (DITTO-2).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -16,6 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_commands(sub)
     distill.add_commands(sub)
     sample.add_commands(sub)
+    generate.add_commands(sub)
+    bench.add_commands(sub)
     eval.add_commands(sub)
     return parser
 

@@ -25,6 +25,35 @@ def add_commands(sub) -> None:
     f.add_argument("--json", default=None, help="write the result (with set sizes) to this JSON file")
     f.set_defaults(func=cmd_fad)
 
+    r = ev.add_parser("run", help="score a folder of generated audio against the targets in each file's "
+                                  "sidecar JSON, and (with --reference) its FAD")
+    r.add_argument("generated", help="folder of generated audio; X.wav may have a sidecar X.json")
+    r.add_argument("--reference", default=None, help="folder of real audio: FAD of the generated set against it "
+                                                     "(and the real jumps for seams, unless --real-seams)")
+    r.add_argument("--embedder", choices=("musicnn", "logmel"), default="musicnn",
+                   help="FAD embedding (musicnn needs `make eval-env`; logmel is for smoke tests)")
+    r.add_argument("--real-seams", default=None, metavar="REF_DIR",
+                   help="folder of real music whose internal jumps every seam is compared with")
+    r.add_argument("--out", default=None, help="folder for eval.json, eval.md and plots/ (default: GENERATED/eval)")
+    r.add_argument("--no-plots", action="store_true", help="skip the per-file plots")
+    r.add_argument("--models", default=None, help="folder with the evaluation CLAP model for text targets "
+                                                  "(default: shipped)")
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(func=cmd_run)
+
+    g = ev.add_parser("reference", help="reference figures: FAD floor/vocoder/ceilings, melody, intensity, "
+                                        "structure, context and seam baselines of real clips")
+    g.add_argument("--data", default="data/full", help="dataset with test and validation audio")
+    g.add_argument("-n", type=int, default=64, help="clips per set (default 64)")
+    g.add_argument("--embedder", nargs="+", choices=("musicnn", "logmel"), default=["logmel"],
+                   help="one or more FAD embeddings (default logmel)")
+    g.add_argument("--fad-only", action="store_true", help="skip the melody/intensity/structure/seam figures")
+    g.add_argument("--export-audio", default=None, metavar="DIR",
+                   help="also write the real validation clips (set R) here, a reference folder for `eval run`")
+    g.add_argument("--out", default="docs/img/reference", help="folder for reference.json and reference.md")
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(func=cmd_reference)
+
 
 def cmd_quality(args) -> None:
     from ditto2.errors import InputError
@@ -33,6 +62,28 @@ def cmd_quality(args) -> None:
     if args.n < 3:
         raise InputError(f"-n must be at least 3 (a Fréchet distance needs a covariance), got {args.n}")
     teacher_quality(args.models, args.data, args.out, n=args.n, steps=args.steps, seed=args.seed)
+
+
+def cmd_run(args) -> None:
+    from pathlib import Path
+
+    from ditto2.eval.reference import make_embedder
+    from ditto2.eval.run import evaluate
+
+    out = args.out if args.out is not None else str(Path(args.generated) / "eval")
+    embedder = make_embedder(args.embedder, args.seed) if args.reference is not None else None
+    result = evaluate(args.generated, out, reference=args.reference, embedder=embedder, real_seams=args.real_seams,
+                      plots=not args.no_plots, seed=args.seed, models_dir=args.models)
+    print((Path(out) / "eval.md").read_text())
+    print(f"wrote {Path(out) / 'eval.json'} ({result['files']} files)")
+
+
+def cmd_reference(args) -> None:
+    from ditto2.eval.reference import markdown, reference_figures
+
+    result = reference_figures(args.data, args.out, n=args.n, embedders=tuple(dict.fromkeys(args.embedder)),
+                               seed=args.seed, controls=not args.fad_only, export_audio=args.export_audio)
+    print(markdown(result))
 
 
 def cmd_fad(args) -> None:

@@ -1,4 +1,4 @@
-"""``ditto2 train ...``: the autoencoder and the teacher (students and the text model join later).
+"""``ditto2 train ...``: the autoencoder, the teacher and the CLAP-style text model (students: ``ditto2 distill``).
 
 Every run resumes from ``RUN/last.safetensors`` when it exists, else warm-starts from ``--init``
 (e.g. the shipped weights), and writes ``RUN/release.safetensors`` for shipping.
@@ -45,6 +45,8 @@ AE_LOOP = LoopConfig(steps=3000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0
                      sample_every=1000)
 TEACHER_LOOP = LoopConfig(steps=100000, batch_size=24, lr=5e-4, warmup=500, ema_decay=0.999, ckpt_every=250,
                           val_every=500, sample_every=2000)
+CLAP_LOOP = LoopConfig(steps=15000, batch_size=64, lr=1e-3, warmup=300, weight_decay=0.01, ema_decay=0.998,
+                       ckpt_every=250, val_every=1000, sample_every=0)
 
 
 def add_commands(sub) -> None:
@@ -64,6 +66,32 @@ def add_commands(sub) -> None:
     teacher.add_argument("--cond-dropout", type=float, default=0.2, help="caption dropout for CFG (default 0.2)")
     _loop_args(teacher, TEACHER_LOOP)
     teacher.set_defaults(func=cmd_train_teacher)
+
+    clap = train.add_parser("clap", help="train a CLAP-style audio tower against the frozen text encoder",
+                            description="Contrastive (symmetric InfoNCE) training of a mel audio tower and a text "
+                            "head on varied captions. Ship two: --arch conv1d (the control model) and --arch "
+                            "conv2d with another --seed (the evaluation model). At the end the EMA weights are "
+                            "evaluated on the test split (RUN/eval-test.json). docs/text-control.md")
+    clap.add_argument("--data", default="data/full", help="dataset folder (default data/full)")
+    clap.add_argument("--arch", default="conv1d", choices=("conv1d", "conv2d"), help="audio tower (default conv1d)")
+    clap.add_argument("--crop", type=int, default=256, help="mel frames per training crop (default 256)")
+    clap.add_argument("--pool", type=int, default=16, help="captions drawn per piece (default 16)")
+    clap.add_argument("--caption-seed", type=int, default=0,
+                      help="seed of the caption pools (default 0; give the evaluation model another)")
+    clap.add_argument("--no-test", action="store_true", help="skip the test-split evaluation at the end")
+    _loop_args(clap, CLAP_LOOP)
+    clap.set_defaults(func=cmd_train_clap)
+
+    clap_eval = train.add_parser("clap-eval", help="retrieval and zero-shot figures of a CLAP model",
+                                 description="text->audio recall@1/5/10 and zero-shot family / tempo / mode accuracy "
+                                 "on a split (docs/text-control.md).")
+    clap_eval.add_argument("--weights", default="control",
+                           help="a release file, or 'control' / 'eval' for the shipped models (default control)")
+    clap_eval.add_argument("--data", default="data/full", help="dataset folder (default data/full)")
+    clap_eval.add_argument("--split", default="test", help="split (default test)")
+    clap_eval.add_argument("-o", "--out", default=None, help="also write the figures to this JSON file")
+    clap_eval.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    clap_eval.set_defaults(func=cmd_train_clap_eval)
 
     curves = train.add_parser("plot", help="plot the training curves of a run")
     curves.add_argument("--run", required=True, help="run folder (with log.jsonl)")
@@ -92,6 +120,62 @@ def cmd_train_teacher(args) -> None:
     task = TeacherTask(args.data, args.autoencoder, crop=args.crop, cond_dropout=args.cond_dropout)
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
     print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
+
+
+def cmd_train_clap(args) -> None:
+    from pathlib import Path
+
+    from ditto2.clap.evaluate import evaluate_split
+    from ditto2.clap.model import default_config
+    from ditto2.fileio import write_json
+    from ditto2.train import loop
+    from ditto2.train.clap import ClapTask
+
+    cfg = _loop_config(args, CLAP_LOOP)
+    cfg.validate()
+    task = ClapTask(args.data, default_config(args.arch), crop=args.crop, pool=args.pool,
+                    caption_seed=args.caption_seed)
+    if not args.quiet:
+        print(f"{task.unique_captions} distinct training captions ({task.text.encoded} newly embedded)")
+    record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
+    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
+    if not args.no_test:
+        from ditto2.clap import load_clap
+
+        figures = evaluate_split(load_clap(Path(args.run) / "release.safetensors"), args.data, "test",
+                                 text_fn=task.text)
+        write_json(Path(args.run) / "eval-test.json", {"step": record["step"], **figures})
+        _print_clap_figures(figures)
+
+
+def cmd_train_clap_eval(args) -> None:
+    from ditto2.clap import KINDS, load_clap, load_shipped
+    from ditto2.clap.evaluate import evaluate_split
+    from ditto2.fileio import write_json
+
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    model = load_shipped(args.weights) if args.weights in KINDS else load_clap(args.weights)
+    figures = {"weights": args.weights, **evaluate_split(model, args.data, args.split)}
+    _print_clap_figures(figures)
+    if args.out:
+        write_json(args.out, figures)
+
+
+def _print_clap_figures(f: dict) -> None:
+    print(f"{f['split']}: {f['queries']} caption queries over {f['clips']} clips; text->audio recall "
+          + ", ".join(f"@{k} {f[f'r@{k}']:.3f} (chance {f[f'chance_r@{k}']:.3f})" for k in (1, 5, 10)))
+    for attr in ("family", "tempo", "mode"):
+        if f"{attr}_acc" not in f:   # a dataset without the attribute (user audio)
+            continue
+        line = f"zero-shot {attr}: acc {f[f'{attr}_acc']:.3f}, balanced {f[f'{attr}_balanced_acc']:.3f} " \
+               f"(majority {f[f'{attr}_chance']:.3f})"
+        if f"heldout_{attr}_acc" in f:
+            line += f"; held-out words: acc {f[f'heldout_{attr}_acc']:.3f}, " \
+                    f"balanced {f[f'heldout_{attr}_balanced_acc']:.3f}"
+        print(line)
 
 
 def cmd_train_plot(args) -> None:

@@ -18,6 +18,11 @@ import sys
 
 import numpy as np
 
+# Run as a script, this file's folder (src/ditto2/eval) is sys.path[0], and its musicnn.py (the ditto2
+# bridge) would shadow the musicnn package: drop that folder before importing anything from it.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
 LAYERS = ("mean_pool", "max_pool", "penultimate")  # one vector per patch; other layers vary in time
 
 

@@ -68,3 +68,17 @@ def peak_gpu_bytes() -> int | None:
     except ImportError:
         return None
     return int(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else None
+
+
+def median_seconds(fn, reps: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` over ``reps`` calls, after ``warmup`` untimed calls (benchmarks)."""
+    import statistics
+
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

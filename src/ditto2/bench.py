@@ -1,0 +1,210 @@
+"""``ditto2 bench``: the paper's comparison on our machine. For a fixed, seeded set of targets per task, generate
+with each condition (uncontrolled, DITTO, DITTO-2 with CD or CTD at several decode step counts), time every clip,
+score the final audio with ``ditto2 eval run`` (independent extractors, FAD against held-out real clips), and
+write one table (``results.json``, ``results.md``) and a speed/quality plot.
+
+Conditions are named ``none-<model>-k<K>``, ``ditto``, ``ditto2-<model>-k<K>`` (model ``cd``/``ctd``;
+``none-teacher`` is the teacher's 20-step DDIM sample). Each clip is generated alone (batch 1), so its time is
+the time a user waits for one clip.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ditto2.audio import mel as M
+from ditto2.audio.io import write_audio
+from ditto2.errors import InputError
+from ditto2.fileio import write_json
+
+TASKS = ("intensity", "melody", "structure", "inpaint", "outpaint")
+INTENSITY_CURVES = {"crescendo": [-35, -15], "decrescendo": [-15, -35], "swell": [-35, -15, -35]}
+STRUCTURES = ("ABA", "ABAB", "AABB")
+INPAINT_GAP_S = (2.0, 4.0)
+OUTPAINT_OVERLAP_S = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Condition:
+    method: str          # none | ditto | ditto2
+    model: str           # teacher | cd | ctd
+    decode_steps: int
+
+    @property
+    def name(self) -> str:
+        if self.method == "ditto":
+            return "ditto"
+        return f"{self.method}-{self.model}" + ("" if self.model == "teacher" else f"-k{self.decode_steps}")
+
+    @classmethod
+    def parse(cls, text: str) -> Condition:
+        parts = text.split("-")
+        if parts == ["ditto"]:
+            return cls("ditto", "teacher", 20)
+        if parts == ["none", "teacher"]:
+            return cls("none", "teacher", 20)
+        if len(parts) == 3 and parts[0] in ("none", "ditto2") and parts[1] in ("cd", "ctd") and parts[2][:1] == "k":
+            try:
+                return cls(parts[0], parts[1], int(parts[2][1:]))
+            except ValueError:
+                pass
+        raise InputError(f"condition {text!r}: expected ditto, none-teacher, none-MODEL-kK or ditto2-MODEL-kK "
+                         "(MODEL cd or ctd, K 1-8), e.g. ditto2-ctd-k4")
+
+
+def test_clips(data_root: str | Path, n: int, fields=("audio", "melody_pc")) -> dict[str, np.ndarray]:
+    """The first ``n`` clips of the test split (held out from every training run), in shard order."""
+    from ditto2.data import shards
+
+    out: dict[str, list] = {f: [] for f in fields}
+    for path in shards.shard_paths(data_root, "test"):
+        data = shards.read_shard(path, fields=list(fields))
+        for f in fields:
+            out[f].extend(data[f])
+        if len(out[fields[0]]) >= n:
+            break
+    if len(out[fields[0]]) < n:
+        raise InputError(f"{data_root}: the test split has {len(out[fields[0]])} clips, fewer than -n {n}")
+    return {f: np.stack(v[:n]) for f, v in out.items()}
+
+
+def as_float(audio: np.ndarray) -> np.ndarray:
+    return (audio.astype(np.float32) / 32768.0) if audio.dtype == np.int16 else audio.astype(np.float32)
+
+
+def task_controls(task: str, n: int, clips: dict, folder: Path) -> list[list]:
+    """n control lists for a task, the same for every condition (targets cycle through the fixed set)."""
+    from ditto2 import controls as C
+    from ditto2 import features as F
+    from ditto2.features.melody_targets import Melody
+
+    if task == "intensity":
+        curves = list(INTENSITY_CURVES.values())
+        return [[C.IntensityControl(F.intensity_curve(curves[i % len(curves)]))] for i in range(n)]
+    if task == "structure":
+        return [[C.StructureControl(F.structure_from_string(STRUCTURES[i % len(STRUCTURES)]))] for i in range(n)]
+    if task == "melody":
+        pcs = clips["melody_pc"].astype(np.int64)
+        return [[C.MelodyControl(Melody(np.where(pcs[i] >= 0, pcs[i] + 60, -1)))] for i in range(n)]
+    refs = []
+    for i in range(n):
+        refs.append(write_audio(folder / f"ref_{i}.wav", as_float(clips["audio"][i])))
+    if task == "inpaint":
+        return [[C.InpaintControl(r, INPAINT_GAP_S)] for r in refs]
+    if task == "outpaint":
+        return [[C.OutpaintControl(r, OUTPAINT_OVERLAP_S)] for r in refs]
+    raise InputError(f"unknown task {task!r} (expected one of {', '.join(TASKS)})")
+
+
+def run_condition(pipe, condition: Condition, controls_per_clip: list[list], folder: Path, seed: int,
+                  opt_steps: int | None) -> list[dict]:
+    """Generate each clip of a task under one condition; returns its timing records."""
+    from ditto2.report import write_generation
+
+    timings = []
+    for i, controls in enumerate(controls_per_clip):
+        path = folder / f"clip_{i}.wav"
+        if path.with_suffix(".json").is_file():  # resumable: finished clips are kept
+            timings.append(json.loads(path.with_suffix(".timing.json").read_text()))
+            continue
+        result = pipe.generate(controls, method=condition.method, model=condition.model, seed=seed + i,
+                               decode_steps=condition.decode_steps, opt_steps=opt_steps, progress=False)
+        write_json(path.with_suffix(".timing.json"), result.timing)
+        write_generation(result, controls, [path])
+        timings.append(result.timing)
+    return timings
+
+
+def timing_summary(timings: list[dict]) -> dict:
+    totals = [t["total_s"] for t in timings]
+    stages = sorted({s for t in timings for s in t["stages_s"]})
+    return {"seconds_per_clip": float(np.median(totals)), "real_time_factor": float(np.median(
+        [t["real_time_factor"] for t in timings])), "peak_rss_mb": max(t["peak_rss_mb"] for t in timings),
+        "stages_s": {s: float(np.median([t["stages_s"].get(s, 0.0) for t in timings])) for s in stages}}
+
+
+def write_reference(data_root, folder: Path, n: int) -> Path:
+    """Held-out real clips (test split) as the FAD reference and the source of real seam jumps."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if len(list(folder.glob("*.wav"))) < n:
+        for i, audio in enumerate(test_clips(data_root, n, fields=("audio",))["audio"]):
+            write_audio(folder / f"real_{i:03d}.wav", as_float(audio))
+    return folder
+
+
+def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n: int, n_reference: int = 64,
+              seed: int = 1000, opt_steps: int | None = None, embedder=None, progress: bool = True) -> dict:
+    """Generate, time and score every (task, condition); resumable (finished clips are kept)."""
+    from tqdm import tqdm
+
+    from ditto2.eval.run import evaluate
+
+    out_dir = Path(out_dir)
+    reference = write_reference(data_root, out_dir / "reference", n_reference)
+    clips = test_clips(data_root, n)
+    rows = []
+    jobs = [(t, c) for t in tasks for c in conditions]
+    for task, condition in tqdm(jobs, desc="bench", unit="condition", disable=not progress):
+        task_dir = out_dir / task
+        task_dir.mkdir(parents=True, exist_ok=True)
+        controls = task_controls(task, n, clips, task_dir)
+        folder = task_dir / condition.name
+        timings = run_condition(pipe, condition, controls, folder, seed, opt_steps)
+        scored = evaluate(folder, folder / "eval", reference=reference, embedder=embedder, plots=False,
+                          progress=False)
+        means = {k: v["mean"] for k, v in scored["means"].items()}
+        rows.append({"task": task, "condition": condition.name, "clips": n, **timing_summary(timings),
+                     "metrics": means, "fad": scored.get("fad", {}).get("fad")})
+    result = {"n": n, "n_reference": n_reference, "seed": seed, "opt_steps": opt_steps, "rows": rows}
+    write_json(out_dir / "results.json", result)
+    (out_dir / "results.md").write_text(results_markdown(result))
+    plot_tradeoff(result, out_dir / "tradeoff.png")
+    return result
+
+
+METRIC_OF_TASK = {"intensity": ("intensity_mse_db2", "intensity MSE (dB²) ↓"),
+                  "melody": ("melody_accuracy", "melody accuracy ↑"),
+                  "structure": ("structure_mse", "SSM MSE ↓"),
+                  "inpaint": ("context_error_db", "context error (dB) ↓"),
+                  "outpaint": ("context_error_db", "context error (dB) ↓")}
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}g}"
+
+
+def results_markdown(result: dict) -> str:
+    lines = [f"{result['n']} clips per row (one 5.94 s clip each, seeds from {result['seed']}); FAD against "
+             f"{result['n_reference']} held-out real clips. Real-time factor = audio s / wall s (> 1 is faster "
+             "than real time).", ""]
+    for task in dict.fromkeys(r["task"] for r in result["rows"]):
+        key, title = METRIC_OF_TASK[task]
+        lines += [f"### {task}", "", f"| condition | s / clip | real-time factor | {title} | FAD | peak RSS (MB) |",
+                  "|---|---|---|---|---|---|"]
+        for r in (r for r in result["rows"] if r["task"] == task):
+            lines.append(f"| {r['condition']} | {r['seconds_per_clip']:.2f} | {r['real_time_factor']:.2f} | "
+                         f"{_fmt(r['metrics'].get(key))} | {_fmt(r['fad'])} | {r['peak_rss_mb']:.0f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_tradeoff(result: dict, path) -> Path:
+    """Seconds per clip (log) against each task's control metric, one point per condition."""
+    from ditto2.plots import _pyplot, save_figure
+
+    plt = _pyplot()
+    tasks = list(dict.fromkeys(r["task"] for r in result["rows"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        key, title = METRIC_OF_TASK[task]
+        for r in (r for r in result["rows"] if r["task"] == task and r["metrics"].get(key) is not None):
+            ax.scatter(r["seconds_per_clip"], r["metrics"][key])
+            ax.annotate(r["condition"], (r["seconds_per_clip"], r["metrics"][key]), fontsize=6)
+        ax.axvline(M.CLIP_SAMPLES / M.SAMPLE_RATE, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("seconds per clip (dashed: real time)", fontsize=7)
+        ax.set_title(f"{task}: {title}", fontsize=8)
+    return save_figure(fig, path)

@@ -1,0 +1,181 @@
+"""``ditto2 generate``: controlled music by noise optimisation (DITTO-2, or the DITTO baseline)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ditto2.errors import InputError
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+EPILOG = """examples:
+  ditto2 generate -o out/swell.wav --intensity "-45,-20,-45"
+  ditto2 generate -o out/tune.wav --melody "C5 D5 E5:2 G5 E5 D5 C5:2" --decode-steps 4 --plot out/tune.png
+  ditto2 generate -o out/form.wav --structure ABAB --batch 4 --report out/form.json
+  ditto2 generate -o out/fill.wav --inpaint song.wav --gap 2:4
+  ditto2 generate -o out/long.wav --seconds 20          # chained outpainting
+  ditto2 generate -o out/loop.wav --loop --intensity "-30,-20,-30"
+  ditto2 generate -o out/organ.wav --text "a slow chorale for organ" --intensity "-35,-15"
+  ditto2 generate -o out/base.wav --method ditto --intensity "-40,-15"   # the slow DITTO baseline
+"""
+
+
+def add_commands(sub) -> None:
+    import argparse
+
+    p = sub.add_parser("generate", help="generate music that follows targets (DITTO-2 noise optimisation)",
+                       description="Find the initial noise whose decoded music meets the targets, then decode it. "
+                                   "Targets combine (weighted sum). Writes OUT.wav and OUT.json (the targets and "
+                                   "settings, which `ditto2 eval run` scores).",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-o", "--out", required=True, help="output audio (.wav/.flac/.ogg); --batch N writes OUT_0 ...")
+    g = p.add_argument_group("engine")
+    g.add_argument("--method", choices=("ditto2", "ditto", "none"), default="ditto2",
+                   help="ditto2 (default): one-step student surrogate; ditto: the 20-step teacher chain "
+                        "(slow baseline); none: decode the seed's noise without optimisation")
+    g.add_argument("--model", choices=("ctd", "cd"), default="ctd", help="student for ditto2/none (default ctd)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the first candidate (default 0)")
+    g.add_argument("--batch", type=int, default=1, help="number of candidates, seeds seed..seed+N-1 (default 1)")
+    g.add_argument("--opt-steps", type=int, default=None, help="optimisation steps (default 70; 150 with "
+                                                                 "melody or structure)")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate on x_T (default 5e-3)")
+    g.add_argument("--decode-steps", type=int, default=4, help="student decode steps, 1-8 (default 4)")
+    g.add_argument("--norm-prior", type=float, default=0.0, help="weight of the |x_T| Gaussian-shell prior")
+    g.add_argument("--seconds", type=float, default=None, help="total length; longer than one clip (5.94 s) "
+                                                               "chains outpainting")
+    g.add_argument("--init", default=None, metavar="FILE", help="start from the DDIM inversion of this audio")
+    g.add_argument("--models", default=None, help="folder with the model weights (default: shipped)")
+    c = p.add_argument_group("targets")
+    c.add_argument("--intensity", default=None, metavar="DB,DB,...|FILE.json",
+                   help="loudness curve in dB re full scale, values spread evenly over the clip")
+    c.add_argument("--intensity-mode", choices=("l2", "corr"), default="l2", help="l2 (default) or correlation")
+    c.add_argument("--melody", default=None, metavar="NOTES|FILE.mid|FILE.wav",
+                   help='melody: notes such as "C4 D4 E4:2 R G4", a MIDI file, or a monophonic recording')
+    c.add_argument("--structure", default=None, metavar="ABBA", help="phrase diagram of capital letters")
+    c.add_argument("--structure-from", default=None, metavar="FILE", help="take the structure of this audio")
+    c.add_argument("--inpaint", default=None, metavar="FILE", help="reference clip whose --gap is filled")
+    c.add_argument("--gap", default=None, metavar="START:END", help="seconds of the gap to inpaint")
+    c.add_argument("--outpaint", default=None, metavar="FILE", help="reference to continue")
+    c.add_argument("--overlap", type=float, default=1.0, help="seconds shared with the reference (default 1)")
+    c.add_argument("--loop", action="store_true", help="make the output loop seamlessly (with --outpaint: "
+                                                       "reference and continuation loop together)")
+    c.add_argument("--text", default=None, metavar="PROMPT", help="text prompt, followed through the CLAP control "
+                                                                 "model (works on the unconditional model)")
+    c.add_argument("--weights", default=None, metavar="NAME=W,...", help="per-control weights, e.g. "
+                                                                         "intensity=1,melody=0.5")
+    o = p.add_argument_group("outputs")
+    o.add_argument("--report", default=None, help="write a JSON report (settings, losses, metrics, timing)")
+    o.add_argument("--plot", default=None, help="save the mel with each target against what was achieved")
+    o.add_argument("--quiet", action="store_true", help="no progress bar")
+    # "-40,-20" is a value, not an option: argparse only knows plain negative numbers.
+    p._negative_number_matcher = re.compile(r"^-\.?\d")
+    p.set_defaults(func=cmd_generate)
+
+
+def parse_weights(text: str | None) -> dict[str, float]:
+    if not text:
+        return {}
+    weights = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        try:
+            weight = float(value) if sep else float("nan")
+        except ValueError:
+            weight = float("nan")
+        if not weight > 0:
+            raise InputError(f"--weights: expected NAME=POSITIVE_NUMBER items, got {item!r}")
+        weights[name.strip()] = weight
+    return weights
+
+
+def parse_gap(text: str | None) -> tuple[float, float]:
+    if text is None:
+        raise InputError("--inpaint needs --gap START:END (seconds)")
+    try:
+        start, end = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise InputError(f"--gap: expected START:END in seconds such as 2:3.5, got {text!r}") from None
+    return start, end
+
+
+def _intensity_values(text: str):
+    if text.lower().endswith(".json") or Path(text).is_file():
+        return text
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"--intensity: expected comma-separated dB values such as -40,-20 or a JSON file, "
+                         f"got {text!r}") from None
+
+
+def _melody(text: str):
+    from ditto2 import features as F
+
+    lower = text.lower()
+    if lower.endswith((".mid", ".midi")):
+        return F.melody_from_midi(text)
+    if lower.endswith(AUDIO_SUFFIXES):
+        return F.melody_from_audio(text)
+    return F.melody_from_notes(text)
+
+
+def build_controls(args) -> list:
+    """The controls the flags ask for, each with its weight; every malformed target names its flag."""
+    from ditto2 import controls as C
+    from ditto2 import features as F
+
+    weights = parse_weights(args.weights)
+    out = []
+    if args.intensity is not None:
+        curve = F.intensity_curve(_intensity_values(args.intensity))
+        out.append(C.IntensityControl(curve, mode=args.intensity_mode))
+    if args.melody is not None:
+        out.append(C.MelodyControl(_melody(args.melody)))
+    if args.structure is not None and args.structure_from is not None:
+        raise InputError("give either --structure or --structure-from, not both")
+    if args.structure is not None:
+        out.append(C.StructureControl(F.structure_from_string(args.structure)))
+    if args.structure_from is not None:
+        out.append(C.StructureControl(F.structure_from_audio(args.structure_from)))
+    if args.inpaint is not None:
+        out.append(C.InpaintControl(args.inpaint, parse_gap(args.gap)))
+    elif args.gap is not None:
+        raise InputError("--gap needs --inpaint FILE")
+    if args.outpaint is not None:
+        out.append(C.OutpaintControl(args.outpaint, args.overlap, loop=args.loop))
+    elif args.loop:
+        out.append(C.SelfLoopControl(args.overlap))
+    if args.text is not None:
+        from ditto2.clap import load_shipped
+
+        out.append(C.TextControl(args.text, model=load_shipped("control", args.models)))
+    unknown = sorted(set(weights) - {c.name for c in out})
+    if unknown:
+        raise InputError(f"--weights names {unknown}, which are not among the targets given "
+                         f"({[c.name for c in out]})")
+    for control in out:
+        control.weight = weights.get(control.name, control.weight)
+    return out
+
+
+def cmd_generate(args) -> None:
+    from ditto2.cli.sample import output_paths
+    from ditto2.pipeline import Pipeline
+    from ditto2.report import write_generation
+
+    paths = output_paths(args.out, args.batch if args.batch >= 1 else 1)
+    controls = build_controls(args)
+    init = None
+    if args.init is not None:
+        from ditto2.controls.paint import reference_wave
+
+        init = reference_wave(args.init, "--init audio")
+    pipe = Pipeline.from_pretrained(args.models)
+    kwargs = dict(method=args.method, model=args.model, seed=args.seed, batch=args.batch, opt_steps=args.opt_steps,
+                  lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior, init=init,
+                  progress=not args.quiet)
+    if args.seconds is not None:
+        result = pipe.generate_long(args.seconds, controls, overlap_s=args.overlap, **kwargs)
+    else:
+        result = pipe.generate(controls, **kwargs)
+    written = write_generation(result, controls, paths, report=args.report, plot=args.plot, models_dir=args.models)
+    print("wrote " + ", ".join(map(str, written)))

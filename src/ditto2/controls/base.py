@@ -1,0 +1,67 @@
+"""The Control interface: a differentiable loss on the generated mel, plus what evaluation needs.
+
+A control sees the normalised log-mel of the generated clip, (B, 80, T) in [-1, 1] (``audio/mel.py``),
+and returns one loss per clip, (B,), so the engines can track the best iterate of each candidate.
+``record()`` is the control's entry in the sidecar JSON written beside each generated file; ``ditto2 eval run``
+scores the final audio against it with extractors independent of the mel features optimised here.
+
+Sidecar entries (``targets`` of ``OUT.json``; frames are mel frames, 256 samples each at 22.05 kHz):
+
+* ``intensity``: ``{"db": [T floats]}``
+* ``melody``:    ``{"pitch_class": [T ints, -1 = unvoiced]}``
+* ``structure``: ``{"ssm": [[N floats] * N]}``
+* ``context``:   ``{"audio": raw clip file, "reference": file, "mask": [T 0/1], "reference_mask": [R 0/1]}``
+  (paint and loop controls: the generated clip must match the reference where the masks are set)
+* ``seams``:     ``[frame, ...]`` boundaries in the final audio where two sources were joined
+* ``loop``:      ``true`` when the final audio is meant to repeat seamlessly (seam = its end to its start)
+* ``text``:      ``{"prompt": str}``
+"""
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+import torch
+
+from ditto2.errors import InputError
+
+
+class Control(abc.ABC):
+    """One target for the generated clip. Subclasses set ``name`` and implement ``loss``."""
+
+    name: str = "control"
+
+    def __init__(self, weight: float = 1.0):
+        if not weight > 0:
+            raise InputError(f"{self.name} weight must be positive, got {weight!r}")
+        self.weight = float(weight)
+
+    @abc.abstractmethod
+    def loss(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, 80, T) normalised mel -> (B,) loss, differentiable in ``mel``."""
+
+    def record(self) -> dict:
+        """Entries for the sidecar's ``targets`` (see the module docstring)."""
+        return {}
+
+    def assemble(self, wave: np.ndarray) -> np.ndarray:
+        """The final audio from the generated clip's audio (e.g. stitched into a reference); default: as is."""
+        return wave
+
+    def seams(self) -> list[int]:
+        """Frames of the assembled audio where two sources meet (for the seam metric)."""
+        return []
+
+    loops: bool = False  # the assembled audio is meant to repeat seamlessly
+
+
+def total_loss(controls: list[Control], mel: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Weighted sum of the controls' losses, (B,), and each control's own (unweighted) loss."""
+    if not controls:
+        raise InputError("no controls given: add at least one target (or generate with --method none)")
+    parts = {}
+    for control in controls:
+        key = control.name if control.name not in parts else f"{control.name}_{len(parts)}"
+        parts[key] = control.loss(mel)
+    total = sum(c.weight * parts[k] for c, k in zip(controls, parts))
+    return total, parts

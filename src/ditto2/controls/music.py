@@ -1,0 +1,99 @@
+"""Controls on the music itself: intensity (loudness curve), melody (pitch class per frame), structure (SSM).
+
+Each loss is scaled so that 1 means "about as far off as an uncontrolled clip" (stated per class), which
+makes weights of combined controls comparable; the report's metrics on the final audio stay in natural units.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ditto2.controls.base import Control
+from ditto2.errors import InputError
+from ditto2.features import intensity_db, melody_log_probs, pearson, ssm
+from ditto2.features.melody_targets import Melody
+
+INTENSITY_SCALE_DB = 10.0  # loss 1 = 10 dB RMS error
+MELODY_CHANCE_NATS = float(np.log(12.0))  # loss 1 = the NLL of a uniform pitch-class guess
+STRUCTURE_SCALE = 0.1  # loss 1 = an SSM mean squared error of 0.1 (a random clip vs "ABAB" is ~0.1-0.2)
+
+
+def _curve(target, frames_name: str) -> torch.Tensor:
+    target = torch.as_tensor(np.asarray(target, dtype=np.float32))
+    if target.dim() != 1 or not torch.isfinite(target).all():
+        raise InputError(f"{frames_name}: expected a finite (frames,) curve, got shape {tuple(target.shape)}")
+    return target
+
+
+def _check_frames(name: str, mel: torch.Tensor, frames: int) -> None:
+    if mel.shape[-1] != frames:
+        raise InputError(f"{name} target has {frames} frames but the generated mel has {mel.shape[-1]}")
+
+
+class IntensityControl(Control):
+    """Loudness curve in dB (``features.intensity_curve``): L2 (DITTO's loss) or 1 - Pearson's r (shape only)."""
+
+    name = "intensity"
+
+    def __init__(self, target_db, weight: float = 1.0, mode: str = "l2"):
+        super().__init__(weight)
+        if mode not in ("l2", "corr"):
+            raise InputError(f"intensity mode must be 'l2' or 'corr', got {mode!r}")
+        self.target, self.mode = _curve(target_db, "intensity target"), mode
+
+    def loss(self, mel: torch.Tensor) -> torch.Tensor:
+        _check_frames(self.name, mel, self.target.numel())
+        level, target = intensity_db(mel), self.target.to(mel)
+        if self.mode == "corr":
+            return 1.0 - pearson(level, target)
+        return ((level - target) / INTENSITY_SCALE_DB).square().mean(-1)
+
+    def record(self) -> dict:
+        return {"intensity": {"db": self.target.tolist()}}
+
+
+class MelodyControl(Control):
+    """Pitch class per frame (``features.melody_from_*``): the chroma NLL over voiced frames (DITTO's loss)."""
+
+    name = "melody"
+
+    def __init__(self, melody: Melody, weight: float = 1.0, temperature: float = 1.0):
+        super().__init__(weight)
+        pc = torch.as_tensor(melody.pitch_class, dtype=torch.long)
+        if not (pc >= 0).any():
+            raise InputError("melody target: no voiced frames")
+        self.pitch_class, self.temperature = pc, temperature
+
+    def loss(self, mel: torch.Tensor) -> torch.Tensor:
+        _check_frames(self.name, mel, self.pitch_class.numel())
+        log_probs = melody_log_probs(mel, self.temperature)  # (B, 12, T)
+        voiced = self.pitch_class >= 0
+        target = self.pitch_class.clamp(min=0).to(mel.device)
+        picked = log_probs.gather(-2, target.expand(mel.shape[0], 1, -1)).squeeze(-2)  # (B, T)
+        return -(picked[:, voiced]).mean(-1) / MELODY_CHANCE_NATS
+
+    def record(self) -> dict:
+        return {"melody": {"pitch_class": self.pitch_class.tolist()}}
+
+
+class StructureControl(Control):
+    """Target self-similarity matrix (``features.structure_from_string`` / ``_from_audio``): L2."""
+
+    name = "structure"
+
+    def __init__(self, target_ssm, weight: float = 1.0):
+        super().__init__(weight)
+        target = torch.as_tensor(np.asarray(target_ssm, dtype=np.float32))
+        if target.dim() != 2 or target.shape[0] != target.shape[1] or not torch.isfinite(target).all():
+            raise InputError(f"structure target: expected a finite square matrix, got shape {tuple(target.shape)}")
+        self.target = target
+
+    def loss(self, mel: torch.Tensor) -> torch.Tensor:
+        achieved = ssm(mel)
+        if achieved.shape[-1] != self.target.shape[-1]:
+            raise InputError(f"structure target is {self.target.shape[-1]} cells wide but the generated mel gives "
+                             f"{achieved.shape[-1]}")
+        return (achieved - self.target.to(mel)).square().mean((-2, -1)) / STRUCTURE_SCALE
+
+    def record(self) -> dict:
+        return {"structure": {"ssm": self.target.tolist()}}

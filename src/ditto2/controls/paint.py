@@ -1,0 +1,162 @@
+"""Reference-based controls (DITTO §4, App. E): inpainting, outpainting (continuation) and looping.
+
+Each one asks the generated clip to match a reference, or itself, inside time masks (``features.masks``), with a
+masked L2 on the normalised mel, and each one assembles the final audio from the generated clip: the reference
+with the gap filled, the reference followed by its continuation, or a loop. Joins are equal-power crossfades in
+the audio domain over frames the loss asked to agree, so the reference keeps its original audio (not a vocoded
+copy) and the seam sits where both sides already sound alike.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ditto2.audio import mel as M
+from ditto2.controls.base import Control
+from ditto2.errors import InputError
+from ditto2.features import inpainting_mask, looping_masks, outpainting_masks, self_looping_masks
+
+PAINT_SCALE = 0.01  # loss 1 = an RMS mel error of 0.1 (about 6 dB) inside the masks
+INPAINT_FADE_S = 0.2  # crossfade on each side of an inpainted gap
+
+
+def reference_wave(reference, name: str) -> np.ndarray:
+    """A path (any rate, mono or not) or a 22.05 kHz waveform -> float32 mono waveform."""
+    from ditto2.audio.io import read_audio
+    from ditto2.features._checks import as_wave, existing_file
+
+    if isinstance(reference, (str, Path)):
+        return read_audio(existing_file(reference, name)).astype(np.float32)
+    return as_wave(reference, name).astype(np.float32)
+
+
+def wave_mel(wave: np.ndarray) -> torch.Tensor:
+    return M.wave_to_mel(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)))
+
+
+def masked_l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(B, 80, F) vs (B or 1, 80, F) -> (B,) mean squared error, scaled."""
+    return (a - b).square().mean((-2, -1)) / PAINT_SCALE
+
+
+def crossfade(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Equal-power fade from ``a`` to ``b`` (same length): right for uncorrelated signals such as two renders."""
+    t = np.linspace(0.0, 1.0, a.size, dtype=np.float32)
+    return a * np.cos(t * np.pi / 2) + b * np.sin(t * np.pi / 2)
+
+
+def samples(frames: int) -> int:
+    return frames * M.HOP
+
+
+class InpaintControl(Control):
+    """Fill the gap [start, end) seconds of a reference clip: match the context on both sides."""
+
+    name = "inpaint"
+
+    def __init__(self, reference, gap_s: tuple[float, float], context_s=None, n_frames: int = M.CLIP_FRAMES,
+                 weight: float = 1.0):
+        super().__init__(weight)
+        wave = reference_wave(reference, "inpaint reference")
+        if wave.size < samples(n_frames):
+            raise InputError(f"inpaint reference: {wave.size / M.SAMPLE_RATE:.2f} s is shorter than the clip "
+                             f"({M.frames_to_seconds(n_frames):.2f} s)")
+        self.reference = wave[: samples(n_frames)]  # longer files: their first clip
+        self.mask = inpainting_mask(gap_s[0], gap_s[1], context_s, n_frames)
+        self.gap = (M.seconds_to_frames(gap_s[0]), M.seconds_to_frames(gap_s[1]))
+        self.ref_mel = wave_mel(self.reference)[:, :n_frames]
+
+    def loss(self, mel: torch.Tensor) -> torch.Tensor:
+        return masked_l2(mel[..., self.mask], self.ref_mel[..., self.mask].to(mel).unsqueeze(0))
+
+    def assemble(self, wave: np.ndarray) -> np.ndarray:
+        fade = samples(M.seconds_to_frames(INPAINT_FADE_S))
+        start, end = samples(self.gap[0]), samples(self.gap[1])
+        weight = np.zeros(self.reference.size, dtype=np.float32)  # 0 = reference, 1 = generation
+        weight[start:end] = 1.0
+        lead, tail = min(fade, start), min(fade, self.reference.size - end)
+        if lead:
+            weight[start - lead:start] = np.linspace(0, 1, lead, endpoint=False)
+        if tail:
+            weight[end:end + tail] = np.linspace(1, 0, tail, endpoint=False)
+        wave = np.pad(wave, (0, max(0, self.reference.size - wave.size)))[: self.reference.size]
+        return self.reference * np.cos(weight * np.pi / 2) + wave * np.sin(weight * np.pi / 2)
+
+    def seams(self) -> list[int]:
+        return list(self.gap)
+
+    def record(self) -> dict:
+        return {"context": {"mask": self.mask.astype(int).tolist(), "reference_mask": self.mask.astype(int).tolist()}}
+
+
+class OutpaintControl(Control):
+    """Continue a reference: the first ``overlap_s`` of the clip must match the reference's last ``overlap_s``.
+
+    With ``loop=True`` the clip's last ``overlap_s`` must also match the reference's start, so reference plus
+    continuation repeat seamlessly (reference-based looping).
+    """
+
+    name = "outpaint"
+
+    def __init__(self, reference, overlap_s: float, n_frames: int = M.CLIP_FRAMES, loop: bool = False,
+                 weight: float = 1.0):
+        super().__init__(weight)
+        self.reference = reference_wave(reference, "outpaint reference")
+        self.ref_mel = wave_mel(self.reference)
+        ref_frames = self.ref_mel.shape[-1]
+        self.head, self.ref_tail = outpainting_masks(overlap_s, n_frames, ref_frames)
+        self.overlap, self.loops = int(self.head.sum()), loop
+        if loop:
+            self.tail, self.ref_head = looping_masks(overlap_s, n_frames, ref_frames)
+            if ref_frames < 2 * self.overlap:
+                raise InputError(f"outpaint reference: a loop needs at least twice the overlap "
+                                 f"({2 * overlap_s:g} s), got {self.reference.size / M.SAMPLE_RATE:.2f} s")
+        self.reference = self.reference[: samples(ref_frames)]
+
+    def loss(self, mel: torch.Tensor) -> torch.Tensor:
+        ref = self.ref_mel.to(mel).unsqueeze(0)
+        loss = masked_l2(mel[..., self.head], ref[..., self.ref_tail])
+        if self.loops:
+            loss = 0.5 * (loss + masked_l2(mel[..., self.tail], ref[..., self.ref_head]))
+        return loss
+
+    def assemble(self, wave: np.ndarray) -> np.ndarray:
+        o, ref = samples(self.overlap), self.reference
+        body = wave[o:wave.size - o] if self.loops else wave[o:]
+        joined = [ref[:ref.size - o], crossfade(ref[ref.size - o:], wave[:o]), body]
+        if not self.loops:
+            return np.concatenate(joined)
+        head = crossfade(wave[wave.size - o:], ref[:o])  # the clip's end flows into the reference's start
+        return np.concatenate([head, ref[o:ref.size - o]] + joined[1:])
+
+    def seams(self) -> list[int]:
+        ref_frames = self.reference.size // M.HOP
+        return [ref_frames - self.overlap // 2]
+
+    def record(self) -> dict:
+        mask, ref_mask = self.head.copy(), self.ref_tail.copy()
+        if self.loops:
+            mask |= self.tail
+            ref_mask |= self.ref_head
+        return {"context": {"mask": mask.astype(int).tolist(), "reference_mask": ref_mask.astype(int).tolist()}}
+
+
+class SelfLoopControl(Control):
+    """Reference-free looping: frames [L, L + o) must match [0, o), so frames [0, L) repeat seamlessly."""
+
+    name = "loop"
+    loops = True
+
+    def __init__(self, overlap_s: float = 0.5, loop_s=None, n_frames: int = M.CLIP_FRAMES, weight: float = 1.0):
+        super().__init__(weight)
+        self.end, self.start = self_looping_masks(overlap_s, loop_s, n_frames)
+        self.loop_frames = int(np.argmax(self.end))
+
+    def loss(self, mel: torch.Tensor) -> torch.Tensor:
+        return masked_l2(mel[..., self.end], mel[..., self.start])
+
+    def assemble(self, wave: np.ndarray) -> np.ndarray:
+        o, n = samples(int(self.start.sum())), samples(self.loop_frames)
+        return np.concatenate([crossfade(wave[n:n + o], wave[:o]), wave[o:n]])

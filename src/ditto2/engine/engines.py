@@ -1,0 +1,81 @@
+"""The two noise-optimisation engines, as a differentiable surrogate x_T -> mel plus a final decode x_T -> mel.
+
+* **DITTO** (arXiv 2401.12179): the surrogate *is* the sampler, the teacher's full deterministic DDIM chain
+  (``steps`` calls, each checkpointed so memory stays flat); the decode is the same chain without gradients.
+* **DITTO-2** (arXiv 2405.20289): the surrogate is the one-step student G(x_T, sigma_max, 0); the optimised x_T is
+  then decoded with k deterministic student steps (CTD gamma = 0, or CD with seed-pinned re-noising).
+
+Both end in the autoencoder's decoder, so the controls see the normalised log-mel. The surrogate leaves the mel
+unclamped (a clamp would zero the gradient of over-range frames); the decode clamps to the mel range.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import torch
+
+from ditto2.diffusion import sample_euler
+from ditto2.distill import sample_one_step, sample_student
+from ditto2.errors import InputError
+
+DITTO_STEPS = 20  # the DITTO paper's DDIM steps
+
+
+@dataclasses.dataclass
+class DittoEngine:
+    """Optimise through the teacher's ``steps``-step DDIM chain (the slow baseline)."""
+
+    teacher: object               # ditto2.models.Teacher
+    steps: int = DITTO_STEPS
+    text: torch.Tensor | None = None  # caption embedding for the text-conditioned teacher (CFG)
+    cfg_scale: float = 3.0
+    name = "ditto"
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise InputError(f"DITTO sampler steps must be at least 1, got {self.steps}")
+
+    @property
+    def sigma_max(self) -> float:
+        return self.teacher.denoiser.sigma_max
+
+    def _chain(self, x_T: torch.Tensor, checkpoint: bool) -> torch.Tensor:
+        model = self.teacher.guided(self.text, self.cfg_scale)
+        z = sample_euler(model, x_T, self.teacher.denoiser.karras_sigmas(self.steps), checkpoint=checkpoint)
+        return self.teacher.autoencoder.from_latent(z)
+
+    def render(self, x_T: torch.Tensor) -> torch.Tensor:
+        return self._chain(x_T, checkpoint=torch.is_grad_enabled())
+
+    @torch.no_grad()
+    def decode(self, x_T: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        return self._chain(x_T, checkpoint=False).clamp(-1, 1)
+
+
+@dataclasses.dataclass
+class Ditto2Engine:
+    """Optimise through the one-step student, decode with ``decode_steps`` deterministic student steps."""
+
+    teacher: object               # for its autoencoder
+    student: torch.nn.Module      # ditto2.distill.Student (cd or ctd)
+    decode_steps: int = 4
+    text: torch.Tensor | None = None  # only for students distilled with guidance baked in
+    name = "ditto2"
+
+    @property
+    def sigma_max(self) -> float:
+        return self.student.sigma_max
+
+    def _cond(self, batch: int):
+        return None if self.text is None else self.text.reshape(1, -1).expand(batch, -1)
+
+    def render(self, x_T: torch.Tensor) -> torch.Tensor:
+        z = sample_one_step(self.student, x_T, self._cond(x_T.shape[0]))
+        return self.teacher.autoencoder.from_latent(z)
+
+    @torch.no_grad()
+    def decode(self, x_T: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        z = sample_student(self.student, x_T, self.decode_steps, self._cond(x_T.shape[0]), seeds=list(seeds))
+        return self.teacher.autoencoder.from_latent(z).clamp(-1, 1)
+

@@ -1,0 +1,85 @@
+"""The noise optimisation loop shared by DITTO and DITTO-2: find x_T whose rendered mel minimises the controls.
+
+``render`` maps x_T to a mel (DITTO: the teacher's full DDIM chain; DITTO-2: the one-step student), ``objective``
+maps a mel to one loss per candidate. Adam on x_T with per-candidate gradient-norm clipping, best-iterate tracking
+per candidate, and an optional early stop once every candidate is below a target loss.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import torch
+
+from ditto2.errors import InputError
+
+Objective = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+    steps: int = 70
+    lr: float = 5e-3
+    clip: float | None = 1.0       # max gradient norm per candidate (relative to sqrt(numel) of one x_T)
+    target_loss: float | None = None  # stop once every candidate's loss is at most this
+    norm_prior: float = 0.0        # weight of a penalty keeping |x_T| on the Gaussian shell (0 = off)
+
+    def __post_init__(self):
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
+            raise InputError(f"--opt-steps must be a non-negative integer, got {self.steps!r}")
+        if not self.lr > 0:
+            raise InputError(f"--lr must be positive, got {self.lr!r}")
+        if self.clip is not None and not self.clip > 0:
+            raise InputError(f"gradient clip must be positive or None, got {self.clip!r}")
+
+
+@dataclasses.dataclass
+class OptimResult:
+    x_T: torch.Tensor                 # best iterate per candidate (detached)
+    best_loss: torch.Tensor           # (B,)
+    history: list[dict]               # per step: total loss per candidate and each control's loss (lists)
+    steps_run: int
+
+
+def norm_penalty(x_T: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B,) squared deviation of |x_T| / sqrt(d) from sigma: Gaussian noise of scale sigma sits on that shell."""
+    rms = x_T.flatten(1).square().mean(-1).sqrt()
+    return (rms / sigma - 1.0).square()
+
+
+def _clip_per_candidate(grad: torch.Tensor, max_norm: float) -> None:
+    scale = grad[0].numel() ** 0.5
+    norms = grad.flatten(1).norm(dim=-1) / scale
+    factor = (max_norm / (norms + 1e-12)).clamp(max=1.0)
+    grad.mul_(factor.view(-1, *[1] * (grad.dim() - 1)))
+
+
+def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Tensor], objective: Objective,
+                   config: OptimConfig, *, sigma: float = 1.0,
+                   callback: Callable[[int, dict], None] | None = None) -> OptimResult:
+    """Adam on x_T (B, ...). Returns the best x_T per candidate seen over all evaluated iterates."""
+    x = x_T.detach().clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([x], lr=config.lr)
+    best_x, best_loss = x.detach().clone(), torch.full((x.shape[0],), float("inf"))
+    history: list[dict] = []
+    for step in range(config.steps + 1):  # the last pass only evaluates the final iterate
+        final = step == config.steps
+        with torch.set_grad_enabled(not final):
+            total, parts = objective(render(x))
+        loss = total.detach().float().cpu()
+        record = {"step": step, "loss": loss.tolist(), **{k: v.detach().float().cpu().tolist() for k, v in parts.items()}}
+        history.append(record)
+        improved = loss < best_loss
+        best_loss = torch.where(improved, loss, best_loss)
+        best_x[improved] = x.detach()[improved]
+        if callback is not None:
+            callback(step, record)
+        if final or (config.target_loss is not None and bool((best_loss <= config.target_loss).all())):
+            break
+        optimiser.zero_grad(set_to_none=True)
+        objective_total = total + config.norm_prior * norm_penalty(x, sigma) if config.norm_prior else total
+        objective_total.sum().backward()  # candidates are independent: the sum gives each its own gradient
+        if config.clip is not None:
+            _clip_per_candidate(x.grad, config.clip)
+        optimiser.step()
+    return OptimResult(best_x, best_loss, history, steps_run=step)

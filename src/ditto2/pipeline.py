@@ -1,0 +1,193 @@
+"""``Pipeline``: the shipped models plus the engines, from targets to finished audio.
+
+>>> pipe = Pipeline.from_pretrained()
+>>> result = pipe.generate([IntensityControl(intensity_curve([-40, -15]))], method="ditto2", seed=0)
+>>> result.audio[0]  # 22.05 kHz numpy waveform
+
+Methods: ``"ditto2"`` (optimise through the one-step student, decode with k student steps), ``"ditto"`` (optimise
+through the teacher's 20-step DDIM chain, the slow baseline) and ``"none"`` (decode the seed's noise, no controls
+applied: the uncontrolled baseline of the chosen model).
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ditto2.audio import mel as M
+from ditto2.audio.vocoder import GriffinLim, Vocoder
+from ditto2.controls.base import Control, total_loss
+from ditto2.engine import DITTO_STEPS, Ditto2Engine, DittoEngine, OptimConfig, optimise_noise
+from ditto2.errors import InputError
+
+METHODS = ("ditto2", "ditto", "none")
+MODELS = ("ctd", "cd")
+LONG_CONTROLS = ("melody", "structure")  # DITTO's paper runs 150 steps for these, 70 otherwise
+DEFAULT_STEPS = {"ditto": (70, 150), "ditto2": (70, 150)}
+DEFAULT_LR = {"ditto": 5e-3, "ditto2": 5e-3}
+
+
+@dataclasses.dataclass
+class GenerationResult:
+    audio: list[np.ndarray]          # final audio per candidate (assembled with references, loops cut)
+    clip_audio: list[np.ndarray]     # the generated clip alone, before assembly
+    mel: torch.Tensor                # (B, 80, T) decoded mel of the generated clips
+    x_T: torch.Tensor                # (B, ...) optimised initial noise
+    seeds: list[int]
+    history: list[dict]              # per optimisation step: total and per-control surrogate losses
+    final_losses: dict[str, list[float]]  # each control's loss on the decoded mel (not the surrogate's)
+    timing: dict                     # seconds per stage, real-time factor (audio s / wall s), peak memory
+    settings: dict
+
+
+class Pipeline:
+    """The teacher (autoencoder + denoiser), the students (loaded on first use) and the vocoder."""
+
+    def __init__(self, teacher, models_dir: str | Path | None = None, vocoder: Vocoder | None = None,
+                 students: dict | None = None):
+        self.teacher = teacher
+        self.models_dir = models_dir
+        self.vocoder = vocoder or GriffinLim()
+        self._students = dict(students or {})
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path | None = None) -> Pipeline:
+        """The shipped default models, or those in ``directory`` (autoencoder, teacher, student_*.safetensors)."""
+        from ditto2.models import Teacher
+
+        return cls(Teacher.load(directory), directory)
+
+    def student(self, method: str):
+        if method not in self._students:
+            from ditto2.models import load_student_for
+
+            self._students[method] = load_student_for(self.models_dir, method)
+        return self._students[method]
+
+    def engine(self, method: str, model: str = "ctd", decode_steps: int = 4, text=None, cfg_scale: float = 3.0):
+        if method not in METHODS:
+            raise InputError(f"unknown --method {method!r} (expected one of {', '.join(METHODS)})")
+        if method == "ditto" or (method == "none" and model == "teacher"):
+            return DittoEngine(self.teacher, DITTO_STEPS, text, cfg_scale)
+        if model not in MODELS:
+            raise InputError(f"unknown --model {model!r} (expected one of {', '.join(MODELS)})")
+        return Ditto2Engine(self.teacher, self.student(model), decode_steps)
+
+    def invert(self, wave: np.ndarray, steps: int = DITTO_STEPS) -> torch.Tensor:
+        """DITTO App. D: the x_T whose deterministic DDIM decode gives back this clip (one clip of audio)."""
+        from ditto2.diffusion import invert_ddim
+
+        if wave.size < M.CLIP_SAMPLES:
+            raise InputError(f"--init audio is {wave.size / M.SAMPLE_RATE:.2f} s, shorter than a clip "
+                             f"({M.CLIP_SAMPLES / M.SAMPLE_RATE:.2f} s)")
+        mel = M.wave_to_mel(torch.from_numpy(wave[: M.CLIP_SAMPLES].astype(np.float32)))[None, :, : M.CLIP_FRAMES]
+        with torch.no_grad():
+            z = self.teacher.autoencoder.to_latent(mel)
+            sigmas = self.teacher.denoiser.karras_sigmas(steps).flip(0)
+            return invert_ddim(self.teacher.denoiser, z, sigmas)
+
+    def generate(self, controls: Sequence[Control] = (), *, method: str = "ditto2", model: str = "ctd",
+                 seed: int = 0, batch: int = 1, opt_steps: int | None = None, lr: float | None = None,
+                 decode_steps: int = 4, norm_prior: float = 0.0, target_loss: float | None = None,
+                 init: np.ndarray | None = None, callback: Callable[[int, dict], None] | None = None,
+                 progress: bool = True) -> GenerationResult:
+        """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them."""
+        from ditto2.eval.timing import StageTimer
+
+        controls = list(controls)
+        assembling = [c.name for c in controls if type(c).assemble is not Control.assemble]
+        if len(assembling) > 1:
+            raise InputError(f"{' and '.join(assembling)} cannot be combined: each builds the output around the "
+                             "generated clip (for a reference-based loop use --outpaint FILE --loop)")
+        if method != "none" and not controls:
+            raise InputError("no controls given: add a target (e.g. --intensity) or use --method none")
+        if batch < 1:
+            raise InputError(f"--batch must be at least 1, got {batch}")
+        seeds = [seed + k for k in range(batch)]
+        engine = self.engine(method, model, decode_steps)
+        timer = StageTimer()
+        with timer.stage("invert" if init is not None else "noise"):
+            x_T = self.teacher.initial_noise(seeds) if init is None else self.invert(init).expand(batch, -1, -1, -1)
+        config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss)
+        history: list[dict] = []
+        if method != "none" and config.steps > 0:
+            with timer.stage("optimise"):
+                result = self._optimise(engine, x_T, controls, config, callback, progress)
+            x_T, history = result.x_T, result.history
+        with timer.stage("decode"), torch.no_grad():
+            mel = engine.decode(x_T, seeds)
+            final = {k: v.tolist() for k, v in total_loss(controls, mel)[1].items()} if controls else {}
+        with timer.stage("vocode"), torch.no_grad():
+            clip_audio = [a.astype(np.float32) for a in self.vocoder(mel).cpu().numpy()]
+        with timer.stage("assemble"):
+            audio = [self.assemble(controls, a) for a in clip_audio]
+        on_teacher = isinstance(engine, DittoEngine)
+        settings = {"method": method, "model": "teacher" if on_teacher else model, "seeds": seeds,
+                    "opt_steps": config.steps if method != "none" else 0, "lr": config.lr,
+                    "norm_prior": config.norm_prior, "decode_steps": DITTO_STEPS if on_teacher else decode_steps,
+                    "init": init is not None, "controls": {c.name: c.weight for c in controls}}
+        timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
+        return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, final, timing, settings)
+
+    @staticmethod
+    def optim_config(method: str, controls, opt_steps, lr, norm_prior=0.0, target_loss=None) -> OptimConfig:
+        """The paper's DITTO settings; DITTO-2's chosen ones (docs/results.md); explicit values win."""
+        key = "ditto" if method == "ditto" else "ditto2"
+        long = any(c.name in LONG_CONTROLS for c in controls)
+        steps = DEFAULT_STEPS[key][long] if opt_steps is None else opt_steps
+        return OptimConfig(steps=steps, lr=DEFAULT_LR[key] if lr is None else lr, norm_prior=norm_prior,
+                           target_loss=target_loss)
+
+    def _optimise(self, engine, x_T, controls, config, callback, progress):
+        from tqdm import tqdm
+
+        with tqdm(total=config.steps, desc=f"optimising ({engine.name})", unit="step", disable=not progress) as bar:
+            def on_step(step: int, record: dict) -> None:
+                bar.set_postfix(loss=f"{min(record['loss']):.4f}", refresh=False)
+                if step < config.steps:
+                    bar.update()
+                if callback is not None:
+                    callback(step, record)
+
+            return optimise_noise(x_T, engine.render, lambda mel: total_loss(controls, mel), config,
+                                  sigma=engine.sigma_max, callback=on_step)
+
+    @staticmethod
+    def assemble(controls: Sequence[Control], wave: np.ndarray) -> np.ndarray:
+        """Apply each control's assembly (stitching into references, loop cuts) in order."""
+        for control in controls:
+            wave = control.assemble(wave)
+        return wave.astype(np.float32)
+
+    def generate_long(self, seconds: float, controls: Sequence[Control] = (), *, overlap_s: float = 1.0,
+                      batch: int = 1, seed: int = 0, progress: bool = True, **kwargs) -> GenerationResult:
+        """Long-form generation by chained outpainting: the first clip follows ``controls``, each next clip
+        continues the audio so far (its first ``overlap_s`` matching the last), until ``seconds`` are reached."""
+        from ditto2.controls.paint import OutpaintControl
+
+        clip_s = M.CLIP_SAMPLES / M.SAMPLE_RATE
+        if not seconds > 0:
+            raise InputError(f"--seconds must be positive, got {seconds!r}")
+        if batch != 1:
+            raise InputError("--seconds with --batch: long-form generation makes one candidate at a time")
+        first = self.generate(controls, batch=1, seed=seed, progress=progress, **kwargs)
+        audio, history, clips, timing = first.audio[0], list(first.history), 1, dict(first.timing["stages_s"])
+        while audio.size / M.SAMPLE_RATE < seconds - 1e-6:
+            if clip_s - overlap_s <= 0:
+                raise InputError(f"--overlap {overlap_s:g} s leaves nothing new per clip ({clip_s:.2f} s)")
+            step_kwargs = {k: v for k, v in kwargs.items() if k != "init"}
+            nxt = self.generate([OutpaintControl(audio, overlap_s)], batch=1, seed=seed + clips,
+                                progress=progress, **step_kwargs)
+            audio, clips = nxt.audio[0], clips + 1
+            history += nxt.history
+            for stage, t in nxt.timing["stages_s"].items():
+                timing[stage] = timing.get(stage, 0.0) + t
+        audio = audio[: int(round(seconds * M.SAMPLE_RATE))]
+        total = sum(timing.values())
+        first.timing.update(stages_s=timing, total_s=total, audio_s=audio.size / M.SAMPLE_RATE,
+                            real_time_factor=audio.size / M.SAMPLE_RATE / total)
+        first.settings.update(seconds=seconds, clips=clips, overlap_s=overlap_s)
+        return dataclasses.replace(first, audio=[audio], history=history)

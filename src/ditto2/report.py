@@ -1,0 +1,127 @@
+"""Writing a generation: audio files, the sidecar JSON beside each (targets for ``ditto2 eval run``), the
+optional report and the plot of each target against what was achieved."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ditto2.audio import mel as M
+from ditto2.audio.io import write_audio
+from ditto2.fileio import write_json
+
+SIDECAR_VERSION = 1
+
+
+def sidecar_targets(controls, clip_name: str | None, reference_name: str | None) -> dict:
+    """The ``targets`` entry of a sidecar (format: ``ditto2.controls.base``)."""
+    targets: dict = {}
+    for control in controls:
+        targets.update(control.record())
+    if "context" in targets:
+        targets["context"].update(audio=clip_name, reference=reference_name)
+    seams = [s for c in controls for s in c.seams()]
+    if seams:
+        targets["seams"] = seams
+    if any(c.loops for c in controls):
+        targets["loop"] = True
+    return targets
+
+
+def _context_reference(controls):
+    return next((c.reference for c in controls if "context" in c.record()), None)
+
+
+def write_generation(result, controls, paths: list[Path], report=None, plot=None, models_dir=None) -> list[Path]:
+    """Write each candidate to its path with a sidecar; returns the audio paths written."""
+    reference = _context_reference(controls)
+    for k, path in enumerate(paths):
+        path = Path(path)
+        clip_name = ref_name = None
+        if reference is not None:
+            clip_name, ref_name = f"{path.stem}.clip.wav", f"{path.stem}.reference.wav"
+            write_audio(path.with_name(clip_name), result.clip_audio[k])
+            write_audio(path.with_name(ref_name), reference)
+        write_audio(path, result.audio[k])
+        write_json(path.with_suffix(".json"), {
+            "ditto2": SIDECAR_VERSION, "audio": path.name, "sample_rate": M.SAMPLE_RATE,
+            "seed": result.seeds[k], "settings": result.settings,
+            "final_losses": {name: v[k] for name, v in result.final_losses.items()},
+            "targets": sidecar_targets(controls, clip_name, ref_name)})
+    if report:
+        write_json(report, report_dict(result, paths) | {"metrics_on_final_audio": measure(paths, models_dir)})
+    if plot:
+        plot_generation(result, controls, plot, [Path(p).name for p in paths])
+    return [Path(p) for p in paths]
+
+
+def report_dict(result, paths) -> dict:
+    last = result.history[-1] if result.history else {}
+    return {"files": [str(p) for p in paths], "settings": result.settings, "timing": result.timing,
+            "final_losses": result.final_losses,
+            "surrogate_losses": {k: v for k, v in last.items() if k != "step"},
+            "loss_history": [h["loss"] for h in result.history]}
+
+
+def measure(paths, models_dir=None) -> list[dict]:
+    """The evaluation's metrics of each written file against its sidecar (``ditto2 eval run``'s scorers); seams
+    and loops need real music to compare with, so they are left to ``ditto2 eval run --real-seams``."""
+    from ditto2.eval.run import SCORERS, Item, RunContext, read_sidecar, score_item
+
+    ctx, out = RunContext(models_dir=models_dir), []
+    for path in map(Path, paths):
+        targets, unscored = read_sidecar(path.with_suffix(".json"))
+        later = [k for k in targets if SCORERS[k].needs_real_music]
+        item = Item(path, path.with_suffix(".json"), {k: v for k, v in targets.items() if k not in later},
+                    unscored + later)
+        out.append({"file": path.name, **score_item(item, ctx, None)["metrics"]})
+    return out
+
+
+def plot_generation(result, controls, path, titles) -> Path:
+    """One row per candidate: the mel, then each control's target against the decoded mel's feature."""
+    from ditto2 import features as F
+    from ditto2.plots import _pyplot, save_figure
+
+    plt = _pyplot()
+    panels = [c for c in controls if c.name in ("intensity", "melody", "structure")]
+    rows, cols = len(result.audio), 1 + len(panels) + bool(result.history)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.6 * rows), squeeze=False)
+    mel = result.mel.float()
+    seconds = M.frames_to_seconds(np.arange(mel.shape[-1]))
+    for k in range(rows):
+        ax = axes[k][0]
+        ax.imshow(mel[k].numpy(), origin="lower", aspect="auto", vmin=-1, vmax=1, cmap="magma",
+                  extent=(0, seconds[-1], 0, M.N_MELS))
+        ax.set_title(titles[k], fontsize=8)
+        for ax, control in zip(axes[k][1:], panels):
+            with torch.no_grad():
+                _plot_control(ax, control, mel[k:k + 1], seconds, F)
+        if result.history:
+            ax = axes[k][-1]
+            ax.plot([h["loss"][k] for h in result.history])
+            ax.set_title("surrogate loss", fontsize=8)
+            ax.set_xlabel("step", fontsize=7)
+    return save_figure(fig, path)
+
+
+def _plot_control(ax, control, mel, seconds, F) -> None:
+    if control.name == "intensity":
+        ax.plot(seconds, control.target.numpy(), label="target", color="black")
+        ax.plot(seconds, F.intensity_db(mel)[0].numpy(), label="achieved (mel)", color="tab:orange")
+        ax.set_ylabel("dB", fontsize=7)
+        ax.legend(fontsize=6)
+    elif control.name == "melody":
+        target = control.pitch_class.numpy().astype(float)
+        ax.plot(seconds, np.where(target >= 0, target, np.nan), ".", markersize=2, label="target", color="black")
+        ax.plot(seconds, F.chroma(mel)[0].argmax(0).numpy(), ".", markersize=1, alpha=0.5, label="achieved (chroma)",
+                color="tab:orange")
+        ax.set_ylabel("pitch class", fontsize=7)
+        ax.legend(fontsize=6)
+    else:
+        n = control.target.shape[-1]
+        both = np.concatenate([control.target.numpy(), F.ssm(mel)[0].numpy()], axis=1)
+        ax.imshow(both, origin="lower", cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        ax.axvline(n - 0.5, color="white")
+    ax.set_title(f"{control.name}: target vs achieved", fontsize=8)

@@ -1,0 +1,232 @@
+"""Controls, the noise-optimisation loop, the DITTO / DITTO-2 engines, the Pipeline and `ditto2 generate`,
+on tiny random models (``tiny_models_dir``)."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import tone
+
+from ditto2 import controls as C
+from ditto2 import features as F
+from ditto2.audio import mel as M
+from ditto2.audio.io import write_audio
+from ditto2.cli import main
+from ditto2.engine import OptimConfig, optimise_noise
+from ditto2.errors import InputError
+from ditto2.pipeline import Pipeline
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+CLIP_S = M.CLIP_SAMPLES / M.SAMPLE_RATE
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_models_dir):
+    return Pipeline.from_pretrained(tiny_models_dir)
+
+
+@pytest.fixture(scope="module")
+def reference_wav(tmp_path_factory):
+    wave = tone([220, 330, 262, 392], seconds=2.0)
+    return write_audio(tmp_path_factory.mktemp("ref") / "ref.wav", wave)
+
+
+def all_controls(reference_wav):
+    return {
+        "intensity": C.IntensityControl(F.intensity_curve([-50, -20, -40])),
+        "intensity_corr": C.IntensityControl(F.intensity_curve([-50, -20]), mode="corr"),
+        "melody": C.MelodyControl(F.melody_from_notes("C5 E5 G5 C6")),
+        "structure": C.StructureControl(F.structure_from_string("ABAB")),
+        "outpaint": C.OutpaintControl(reference_wav, 1.0),
+        "loop": C.SelfLoopControl(0.5),
+    }
+
+
+@pytest.mark.parametrize("name", ["intensity", "intensity_corr", "melody", "structure", "outpaint", "loop"])
+def test_each_control_loss_decreases_under_ditto2(pipe, reference_wav, name):
+    control = all_controls(reference_wav)[name]
+    result = pipe.generate([control], method="ditto2", model="ctd", opt_steps=12, lr=0.3, decode_steps=1,
+                           progress=False)
+    losses = [h["loss"][0] for h in result.history]
+    assert min(losses[1:]) < 0.99 * losses[0], losses
+
+
+def test_text_control_loss_decreases_under_ditto2(pipe, tiny_models_dir):
+    from ditto2.clap import load_shipped
+
+    control = C.TextControl("a slow chorale for organ", model=load_shipped("control", tiny_models_dir))
+    result = pipe.generate([control], opt_steps=12, lr=0.3, decode_steps=1, progress=False)
+    losses = [h["loss"][0] for h in result.history]
+    assert min(losses[1:]) < losses[0] - 1e-4, losses
+
+
+def test_inpaint_loss_decreases_and_output_keeps_the_reference(pipe, tmp_path):
+    ref = write_audio(tmp_path / "long.wav", tone([262, 330], seconds=CLIP_S / 2 + 0.01))
+    control = C.InpaintControl(ref, (2.0, 3.0))
+    result = pipe.generate([control], opt_steps=12, lr=0.3, decode_steps=1, progress=False)
+    losses = [h["loss"][0] for h in result.history]
+    assert min(losses[1:]) < 0.99 * losses[0]
+    out, reference = result.audio[0], control.reference
+    assert out.size == reference.size == M.CLIP_SAMPLES
+    fade = M.seconds_to_frames(0.2) * M.HOP
+    start = M.seconds_to_frames(2.0) * M.HOP
+    np.testing.assert_allclose(out[: start - fade], reference[: start - fade], atol=1e-6)
+    assert not np.allclose(out[start:start + 1000], reference[start:start + 1000])
+
+
+def test_outpaint_and_loops_assemble_to_the_expected_lengths(pipe, reference_wav):
+    ref = C.OutpaintControl(reference_wav, 1.0)
+    o = ref.overlap * M.HOP
+    assert ref.assemble(np.zeros(M.CLIP_SAMPLES, np.float32)).size == ref.reference.size + M.CLIP_SAMPLES - o
+    looped = C.OutpaintControl(reference_wav, 0.5, loop=True)
+    out = looped.assemble(np.ones(M.CLIP_SAMPLES, np.float32))
+    assert out.size == looped.reference.size + M.CLIP_SAMPLES - 2 * looped.overlap * M.HOP
+    own = C.SelfLoopControl(0.5, loop_s=4.0)
+    assert own.assemble(np.zeros(M.CLIP_SAMPLES, np.float32)).size == M.seconds_to_frames(4.0) * M.HOP
+
+
+def test_self_loop_assembly_is_seamless_for_a_periodic_clip():
+    period = M.seconds_to_frames(1.0) * M.HOP
+    t = np.arange(M.CLIP_SAMPLES)
+    wave = (0.3 * np.sin(2 * np.pi * t / period * 4)).astype(np.float32)
+    own = C.SelfLoopControl(0.5, loop_s=4 * period / M.HOP / M.FRAME_RATE)
+    out = own.assemble(wave)
+    np.testing.assert_allclose(np.concatenate([out, out])[out.size - 50: out.size + 50],
+                               np.concatenate([wave, wave])[out.size - 50: out.size + 50], atol=0.2)
+
+
+def test_combined_controls_weigh_their_losses(reference_wav):
+    a, b = C.IntensityControl(F.intensity_curve([-30]), weight=2.0), C.StructureControl(F.structure_from_string("AB"))
+    mel = torch.rand(2, 80, M.CLIP_FRAMES) * 2 - 1
+    total, parts = C.total_loss([a, b], mel)
+    torch.testing.assert_close(total, 2.0 * parts["intensity"] + parts["structure"])
+    assert total.shape == (2,)
+
+
+def test_assembling_controls_cannot_be_combined(pipe, reference_wav):
+    with pytest.raises(InputError, match="cannot be combined"):
+        pipe.generate([C.OutpaintControl(reference_wav, 1.0), C.SelfLoopControl(0.5)], progress=False)
+
+
+def test_optimiser_tracks_the_best_iterate_and_stops_early():
+    target = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+
+    def objective(x):
+        return (x - target).square().sum(-1), {}
+
+    result = optimise_noise(torch.zeros(2, 2), lambda x: x, objective, OptimConfig(steps=200, lr=0.1, clip=None,
+                                                                                    target_loss=1e-3))
+    assert result.steps_run < 200
+    assert (result.best_loss <= 1e-3).all()
+    assert len(result.history) == result.steps_run + 1
+    assert min(h["loss"][0] for h in result.history) == pytest.approx(float(result.best_loss[0]))
+
+
+def test_candidates_do_not_depend_on_their_batch(pipe):
+    control = C.IntensityControl(F.intensity_curve([-40, -20]))
+    both = pipe.generate([control], seed=5, batch=2, opt_steps=3, lr=0.1, decode_steps=2, progress=False)
+    alone = pipe.generate([control], seed=6, batch=1, opt_steps=3, lr=0.1, decode_steps=2, progress=False)
+    torch.testing.assert_close(both.x_T[1:], alone.x_T, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("model", ["ctd", "cd"])
+def test_generation_is_reproducible_for_a_seed(pipe, model):
+    control = C.IntensityControl(F.intensity_curve([-40, -20]))
+    runs = [pipe.generate([control], model=model, seed=3, opt_steps=2, decode_steps=3, progress=False)
+            for _ in range(2)]
+    np.testing.assert_array_equal(runs[0].audio[0], runs[1].audio[0])
+    assert runs[0].timing["stages_s"].keys() >= {"optimise", "decode", "vocode"}
+
+
+def test_gradients_reach_x_T_through_the_checkpointed_ditto_chain(pipe):
+    engine = pipe.engine("ditto")
+    x_T = pipe.teacher.initial_noise([0]).requires_grad_(True)
+    C.IntensityControl(F.intensity_curve([-30])).loss(engine.render(x_T)).sum().backward()
+    assert x_T.grad is not None and x_T.grad.abs().sum() > 0
+
+
+def test_ditto_baseline_runs_and_records_its_settings(pipe):
+    result = pipe.generate([C.IntensityControl(F.intensity_curve([-40, -20]))], method="ditto", opt_steps=2,
+                           progress=False)
+    assert result.settings["model"] == "teacher" and result.settings["decode_steps"] == 20
+    assert len(result.history) == 3
+
+
+def test_method_none_decodes_without_optimising(pipe):
+    result = pipe.generate([], method="none", seed=1, progress=False)
+    assert result.history == [] and result.audio[0].size == M.CLIP_SAMPLES
+    with pytest.raises(InputError, match="no controls"):
+        pipe.generate([], method="ditto2", progress=False)
+
+
+def test_long_form_chains_outpainting(pipe):
+    result = pipe.generate_long(9.0, [], method="none", overlap_s=1.0, progress=False)
+    assert result.audio[0].size == int(9.0 * M.SAMPLE_RATE) and result.settings["clips"] == 2
+
+
+def test_init_from_real_audio_inverts_then_optimises(pipe, tmp_path):
+    wave = tone([262, 330, 392], seconds=2.0)
+    result = pipe.generate([C.IntensityControl(F.intensity_curve([-30]))], init=wave, opt_steps=1, progress=False)
+    assert result.settings["init"] and "invert" in result.timing["stages_s"]
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+def test_cli_generate_writes_audio_sidecar_report_and_plot(tiny_models_dir, tmp_path):
+    out = tmp_path / "gen.wav"
+    code = main(["generate", "-o", str(out), "--models", str(tiny_models_dir), "--intensity", "-40,-20",
+                 "--melody", "C5 E5 G5", "--opt-steps", "2", "--decode-steps", "2", "--batch", "2",
+                 "--report", str(tmp_path / "r.json"), "--plot", str(tmp_path / "p.png"), "--quiet"])
+    assert code == 0
+    for k in range(2):
+        sidecar = json.loads((tmp_path / f"gen_{k}.json").read_text())
+        assert set(sidecar["targets"]) == {"intensity", "melody"} and sidecar["seed"] == k
+        assert len(sidecar["targets"]["intensity"]["db"]) == M.CLIP_FRAMES
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["timing"]["real_time_factor"] > 0 and len(report["loss_history"]) == 3
+    measured = report["metrics_on_final_audio"]
+    assert len(measured) == 2 and measured[0]["intensity_mse_db2"] >= 0 and "melody_accuracy" in measured[0]
+    assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+def test_cli_text_prompt_is_scored_by_the_evaluation_model(tiny_models_dir, tmp_path):
+    out = tmp_path / "organ.wav"
+    assert main(["generate", "-o", str(out), "--models", str(tiny_models_dir), "--text", "a slow chorale for organ",
+                 "--intensity", "-30", "--opt-steps", "1", "--report", str(tmp_path / "r.json"), "--quiet"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["targets"]["text"] == {"prompt": "a slow chorale for organ"}
+    measured = json.loads((tmp_path / "r.json").read_text())["metrics_on_final_audio"][0]
+    assert -1.0 <= measured["clap_score"] <= 1.0
+
+
+def test_cli_inpaint_writes_the_context_files(tiny_models_dir, tmp_path, reference_wav):
+    ref = write_audio(tmp_path / "clip.wav", tone([262, 330], seconds=3.0))
+    out = tmp_path / "fill.wav"
+    assert main(["generate", "-o", str(out), "--models", str(tiny_models_dir), "--inpaint", str(ref), "--gap", "2:3",
+                 "--opt-steps", "1", "--quiet"]) == 0
+    context = json.loads(out.with_suffix(".json").read_text())["targets"]["context"]
+    assert (tmp_path / context["audio"]).is_file() and (tmp_path / context["reference"]).is_file()
+    assert sum(context["mask"]) > 0
+
+
+@pytest.mark.parametrize("flags, flag", [
+    (["--melody", "C4 H4"], "H4"),
+    (["--intensity", "-20,nan"], "intensity"),
+    (["--intensity", "-20,abc"], "--intensity"),
+    (["--structure", ""], "structure"),
+    (["--structure", "abba"], "structure"),
+    (["--inpaint", "REF", "--gap", "5:9"], "gap_end_s"),
+    (["--inpaint", "REF", "--gap", "2-3"], "--gap"),
+    (["--gap", "1:2"], "--gap"),
+    (["--outpaint", "REF", "--overlap", "30"], "overlap"),
+    (["--weights", "intensity=-1", "--intensity", "-20"], "--weights"),
+    (["--weights", "melody=1", "--intensity", "-20"], "--weights"),
+    (["--decode-steps", "9", "--intensity", "-20"], "decode steps"),
+    (["--melody", "missing.mid"], "missing.mid"),
+    (["--text", ""], "prompt"),
+])
+def test_cli_rejects_malformed_targets_naming_them(tiny_models_dir, tmp_path, reference_wav, capsys, flags, flag):
+    flags = [str(reference_wav) if f == "REF" else f for f in flags]
+    code = main(["generate", "-o", str(tmp_path / "x.wav"), "--models", str(tiny_models_dir), "--opt-steps", "1",
+                 "--quiet", *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and flag in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
