@@ -45,7 +45,7 @@ def all_controls(reference_wav):
 @pytest.mark.parametrize("name", ["intensity", "intensity_corr", "melody", "structure", "outpaint", "loop"])
 def test_each_control_loss_decreases_under_ditto2(pipe, reference_wav, name):
     control = all_controls(reference_wav)[name]
-    result = pipe.generate([control], method="ditto2", model="ctd", opt_steps=12, lr=0.3, decode_steps=1,
+    result = pipe.generate([control], method="ditto2", model="ctd", opt_steps=12, lr=0.05, decode_steps=1,
                            progress=False)
     losses = [h["loss"][0] for h in result.history]
     assert min(losses[1:]) < 0.99 * losses[0], losses
@@ -55,7 +55,7 @@ def test_text_control_loss_decreases_under_ditto2(pipe, tiny_models_dir):
     from ditto2.clap import load_shipped
 
     control = C.TextControl("a slow chorale for organ", model=load_shipped("control", tiny_models_dir))
-    result = pipe.generate([control], opt_steps=12, lr=0.3, decode_steps=1, progress=False)
+    result = pipe.generate([control], opt_steps=12, lr=0.05, decode_steps=1, progress=False)
     losses = [h["loss"][0] for h in result.history]
     assert min(losses[1:]) < losses[0] - 1e-4, losses
 
@@ -63,7 +63,7 @@ def test_text_control_loss_decreases_under_ditto2(pipe, tiny_models_dir):
 def test_inpaint_loss_decreases_and_output_keeps_the_reference(pipe, tmp_path):
     ref = write_audio(tmp_path / "long.wav", tone([262, 330], seconds=CLIP_S / 2 + 0.01))
     control = C.InpaintControl(ref, (2.0, 3.0))
-    result = pipe.generate([control], opt_steps=12, lr=0.3, decode_steps=1, progress=False)
+    result = pipe.generate([control], opt_steps=12, lr=0.05, decode_steps=1, progress=False)
     losses = [h["loss"][0] for h in result.history]
     assert min(losses[1:]) < 0.99 * losses[0]
     out, reference = result.audio[0], control.reference
@@ -126,7 +126,7 @@ def test_candidates_do_not_depend_on_their_batch(pipe):
     control = C.IntensityControl(F.intensity_curve([-40, -20]))
     both = pipe.generate([control], seed=5, batch=2, opt_steps=3, lr=0.1, decode_steps=2, progress=False)
     alone = pipe.generate([control], seed=6, batch=1, opt_steps=3, lr=0.1, decode_steps=2, progress=False)
-    torch.testing.assert_close(both.x_T[1:], alone.x_T, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(both.x_T[1:], alone.x_T, atol=1e-3, rtol=1e-4)  # x_T has std 80
 
 
 @pytest.mark.parametrize("model", ["ctd", "cd"])

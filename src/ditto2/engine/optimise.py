@@ -1,8 +1,11 @@
 """The noise optimisation loop shared by DITTO and DITTO-2: find x_T whose rendered mel minimises the controls.
 
 ``render`` maps x_T to a mel (DITTO: the teacher's full DDIM chain; DITTO-2: the one-step student), ``objective``
-maps a mel to one loss per candidate. Adam on x_T with per-candidate gradient-norm clipping, best-iterate tracking
-per candidate, and an optional early stop once every candidate is below a target loss.
+maps a mel to one loss per candidate. Adam with per-candidate gradient-norm clipping, best-iterate tracking per
+candidate, and an optional early stop once every candidate is below a target loss.
+
+Adam runs on the **unit-variance** noise eps = x_T / sigma_max, as DITTO's DDPM does on x_T ~ N(0, I): our EDM
+x_T has standard deviation sigma_max (80), where the paper's learning rate would move it 80 times less.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ class OptimConfig:
     lr: float = 5e-3
     clip: float | None = 1.0       # max gradient norm per candidate (relative to sqrt(numel) of one x_T)
     target_loss: float | None = None  # stop once every candidate's loss is at most this
-    norm_prior: float = 0.0        # weight of a penalty keeping |x_T| on the Gaussian shell (0 = off)
+    norm_prior: float = 0.0        # weight of a penalty keeping |eps| on the Gaussian shell (0 = off)
 
     def __post_init__(self):
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
@@ -35,16 +38,15 @@ class OptimConfig:
 
 @dataclasses.dataclass
 class OptimResult:
-    x_T: torch.Tensor                 # best iterate per candidate (detached)
+    x_T: torch.Tensor                 # best iterate per candidate (detached, at x_T's scale)
     best_loss: torch.Tensor           # (B,)
     history: list[dict]               # per step: total loss per candidate and each control's loss (lists)
     steps_run: int
 
 
-def norm_penalty(x_T: torch.Tensor, sigma: float) -> torch.Tensor:
-    """(B,) squared deviation of |x_T| / sqrt(d) from sigma: Gaussian noise of scale sigma sits on that shell."""
-    rms = x_T.flatten(1).square().mean(-1).sqrt()
-    return (rms / sigma - 1.0).square()
+def norm_penalty(eps: torch.Tensor) -> torch.Tensor:
+    """(B,) squared deviation of |eps| / sqrt(d) from 1: unit Gaussian noise in many dimensions sits on that shell."""
+    return (eps.flatten(1).square().mean(-1).sqrt() - 1.0).square()
 
 
 def _clip_per_candidate(grad: torch.Tensor, max_norm: float) -> None:
@@ -57,15 +59,15 @@ def _clip_per_candidate(grad: torch.Tensor, max_norm: float) -> None:
 def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Tensor], objective: Objective,
                    config: OptimConfig, *, sigma: float = 1.0,
                    callback: Callable[[int, dict], None] | None = None) -> OptimResult:
-    """Adam on x_T (B, ...). Returns the best x_T per candidate seen over all evaluated iterates."""
-    x = x_T.detach().clone().requires_grad_(True)
+    """Adam on eps = x_T / sigma (B, ...). Returns the best x_T per candidate over all evaluated iterates."""
+    x = (x_T.detach() / sigma).requires_grad_(True)
     optimiser = torch.optim.Adam([x], lr=config.lr)
     best_x, best_loss = x.detach().clone(), torch.full((x.shape[0],), float("inf"))
     history: list[dict] = []
     for step in range(config.steps + 1):  # the last pass only evaluates the final iterate
         final = step == config.steps
         with torch.set_grad_enabled(not final):
-            total, parts = objective(render(x))
+            total, parts = objective(render(x * sigma))
         loss = total.detach().float().cpu()
         record = {"step": step, "loss": loss.tolist(), **{k: v.detach().float().cpu().tolist() for k, v in parts.items()}}
         history.append(record)
@@ -77,9 +79,9 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
         if final or (config.target_loss is not None and bool((best_loss <= config.target_loss).all())):
             break
         optimiser.zero_grad(set_to_none=True)
-        objective_total = total + config.norm_prior * norm_penalty(x, sigma) if config.norm_prior else total
+        objective_total = total + config.norm_prior * norm_penalty(x) if config.norm_prior else total
         objective_total.sum().backward()  # candidates are independent: the sum gives each its own gradient
         if config.clip is not None:
             _clip_per_candidate(x.grad, config.clip)
         optimiser.step()
-    return OptimResult(best_x, best_loss, history, steps_run=step)
+    return OptimResult(best_x * sigma, best_loss, history, steps_run=step)
