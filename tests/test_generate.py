@@ -198,6 +198,38 @@ def test_cli_text_prompt_is_scored_by_the_evaluation_model(tiny_models_dir, tmp_
     assert -1.0 <= measured["clap_score"] <= 1.0
 
 
+def test_cli_loop_with_a_music_target_is_scored_on_the_clip(tiny_models_dir, tmp_path):
+    from ditto2.eval.run import evaluate
+
+    out = tmp_path / "loop.wav"
+    assert main(["generate", "-o", str(out), "--models", str(tiny_models_dir), "--loop", "--overlap", "0.5",
+                 "--intensity", "-30,-20", "--opt-steps", "1", "--report", str(tmp_path / "r.json"), "--quiet"]) == 0
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["clip"] == "loop.clip.wav" and sidecar["targets"]["loop"] is True
+    assert sidecar["targets"]["seams"] == [M.seconds_to_frames(0.5) // 2]
+    assert json.loads((tmp_path / "r.json").read_text())["metrics_on_final_audio"][0]["intensity_mse_db2"] >= 0
+    real = tmp_path / "real"
+    for k in range(2):
+        write_audio(real / f"r{k}.wav", tone([220 * (k + 1), 330], seconds=3.0))
+    scored = evaluate(tmp_path, tmp_path / "eval", real_seams=real, plots=False, progress=False)
+    assert scored["files"] == 1 and "loop_flux_ratio" in scored["per_file"][0]["metrics"]
+
+
+def test_long_form_records_every_join(tiny_models_dir, tmp_path):
+    out = tmp_path / "long.wav"
+    assert main(["generate", "-o", str(out), "--models", str(tiny_models_dir), "--seconds", "10", "--overlap", "1",
+                 "--opt-steps", "1", "--quiet"]) == 0
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["settings"]["clips"] == 2 and len(sidecar["targets"]["seams"]) == 1
+
+
+def test_inpaint_seams_sit_inside_the_clip(reference_wav, tmp_path):
+    ref = write_audio(tmp_path / "c.wav", tone([262, 330], seconds=3.0))
+    assert len(C.InpaintControl(ref, (0.0, 2.0)).seams()) == 1
+    inner = C.InpaintControl(ref, (2.0, 3.0)).seams()
+    assert len(inner) == 2 and 0 < inner[0] < M.seconds_to_frames(2.0) < M.seconds_to_frames(3.0) < inner[1]
+
+
 def test_cli_inpaint_writes_the_context_files(tiny_models_dir, tmp_path, reference_wav):
     ref = write_audio(tmp_path / "clip.wav", tone([262, 330], seconds=3.0))
     out = tmp_path / "fill.wav"
@@ -222,7 +254,11 @@ def test_cli_inpaint_writes_the_context_files(tiny_models_dir, tmp_path, referen
     (["--weights", "melody=1", "--intensity", "-20"], "--weights"),
     (["--decode-steps", "9", "--intensity", "-20"], "decode steps"),
     (["--melody", "missing.mid"], "missing.mid"),
-    (["--text", ""], "prompt"),
+    (["--text", ""], "--text"),
+    (["--seed", "-1", "--intensity", "-20"], "--seed"),
+    (["--loop", "--seconds", "12", "--intensity", "-20"], "--loop"),
+    (["--seconds", "inf"], "--seconds"),
+    (["--outpaint", "REF", "--loop", "--overlap", "3.2"], "--overlap"),
 ])
 def test_cli_rejects_malformed_targets_naming_them(tiny_models_dir, tmp_path, reference_wav, capsys, flags, flag):
     flags = [str(reference_wav) if f == "REF" else f for f in flags]

@@ -17,6 +17,7 @@ import numpy as np
 
 from ditto2.audio import mel as M
 from ditto2.audio.io import write_audio
+from ditto2.distill.samplers import check_steps
 from ditto2.errors import InputError
 from ditto2.fileio import write_json
 
@@ -48,22 +49,24 @@ class Condition:
             return cls("none", "teacher", 20)
         if len(parts) == 3 and parts[0] in ("none", "ditto2") and parts[1] in ("cd", "ctd") and parts[2][:1] == "k":
             try:
-                return cls(parts[0], parts[1], int(parts[2][1:]))
-            except ValueError:
+                return cls(parts[0], parts[1], check_steps(int(parts[2][1:])))
+            except (ValueError, InputError):
                 pass
         raise InputError(f"condition {text!r}: expected ditto, none-teacher, none-MODEL-kK or ditto2-MODEL-kK "
                          "(MODEL cd or ctd, K 1-8), e.g. ditto2-ctd-k4")
 
 
 def test_clips(data_root: str | Path, n: int, fields=("audio", "melody_pc")) -> dict[str, np.ndarray]:
-    """The first ``n`` clips of the test split (held out from every training run), in shard order."""
+    """The first ``n`` clips of the test split (held out from every training run), in shard order; with a melody
+    field, only clips whose melody sounds in at least a quarter of the frames."""
     from ditto2.data import shards
 
     out: dict[str, list] = {f: [] for f in fields}
     for path in shards.shard_paths(data_root, "test"):
         data = shards.read_shard(path, fields=list(fields))
+        keep = (data["melody_pc"] >= 0).mean(-1) >= 0.25 if "melody_pc" in data else np.ones(len(data[fields[0]]), bool)
         for f in fields:
-            out[f].extend(data[f])
+            out[f].extend(data[f][keep])
         if len(out[fields[0]]) >= n:
             break
     if len(out[fields[0]]) < n:

@@ -11,6 +11,7 @@ applied: the uncontrolled baseline of the chosen model).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ditto2.audio.vocoder import GriffinLim, Vocoder
 from ditto2.controls.base import Control, total_loss
 from ditto2.engine import DITTO_STEPS, Ditto2Engine, DittoEngine, OptimConfig, optimise_noise
 from ditto2.errors import InputError
+from ditto2.eval.timing import peak_rss_bytes
 
 METHODS = ("ditto2", "ditto", "none")
 MODELS = ("ctd", "cd")
@@ -38,6 +40,7 @@ class GenerationResult:
     x_T: torch.Tensor                # (B, ...) optimised initial noise
     seeds: list[int]
     history: list[dict]              # per optimisation step: total and per-control surrogate losses
+    best_surrogate_loss: list[float]  # the surrogate's loss at the returned (best) iterate, per candidate
     final_losses: dict[str, list[float]]  # each control's loss on the decoded mel (not the surrogate's)
     timing: dict                     # seconds per stage, real-time factor (audio s / wall s), peak memory
     settings: dict
@@ -95,7 +98,7 @@ class Pipeline:
                  init: np.ndarray | None = None, callback: Callable[[int, dict], None] | None = None,
                  progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them."""
-        from ditto2.eval.timing import StageTimer
+        from ditto2.eval.timing import StageTimer, reset_peak_rss
 
         controls = list(controls)
         assembling = [c.name for c in controls if type(c).assemble is not Control.assemble]
@@ -106,17 +109,21 @@ class Pipeline:
             raise InputError("no controls given: add a target (e.g. --intensity) or use --method none")
         if batch < 1:
             raise InputError(f"--batch must be at least 1, got {batch}")
+        if seed < 0:
+            raise InputError(f"--seed must be a non-negative integer, got {seed}")
         seeds = [seed + k for k in range(batch)]
         engine = self.engine(method, model, decode_steps)
+        reset_peak_rss()  # the report's peak memory is this generation's
         timer = StageTimer()
         with timer.stage("invert" if init is not None else "noise"):
             x_T = self.teacher.initial_noise(seeds) if init is None else self.invert(init).expand(batch, -1, -1, -1)
         config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss)
         history: list[dict] = []
+        best: list[float] = []
         if method != "none" and config.steps > 0:
             with timer.stage("optimise"):
                 result = self._optimise(engine, x_T, controls, config, callback, progress)
-            x_T, history = result.x_T, result.history
+            x_T, history, best = result.x_T, result.history, result.best_loss.tolist()
         with timer.stage("decode"), torch.no_grad():
             mel = engine.decode(x_T, seeds)
             final = {k: v.tolist() for k, v in total_loss(controls, mel)[1].items()} if controls else {}
@@ -130,7 +137,7 @@ class Pipeline:
                     "norm_prior": config.norm_prior, "decode_steps": DITTO_STEPS if on_teacher else decode_steps,
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
-        return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, final, timing, settings)
+        return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings)
 
     @staticmethod
     def optim_config(method: str, controls, opt_steps, lr, norm_prior=0.0, target_loss=None) -> OptimConfig:
@@ -138,7 +145,8 @@ class Pipeline:
         key = "ditto" if method == "ditto" else "ditto2"
         long = any(c.name in LONG_CONTROLS for c in controls)
         steps = DEFAULT_STEPS[key][long] if opt_steps is None else opt_steps
-        return OptimConfig(steps=steps, lr=DEFAULT_LR[key] if lr is None else lr, norm_prior=norm_prior,
+        clip = None if key == "ditto" else 1.0  # the DITTO baseline as published: plain Adam
+        return OptimConfig(steps=steps, lr=DEFAULT_LR[key] if lr is None else lr, clip=clip, norm_prior=norm_prior,
                            target_loss=target_loss)
 
     def _optimise(self, engine, x_T, controls, config, callback, progress):
@@ -164,30 +172,36 @@ class Pipeline:
 
     def generate_long(self, seconds: float, controls: Sequence[Control] = (), *, overlap_s: float = 1.0,
                       batch: int = 1, seed: int = 0, progress: bool = True, **kwargs) -> GenerationResult:
-        """Long-form generation by chained outpainting: the first clip follows ``controls``, each next clip
-        continues the audio so far (its first ``overlap_s`` matching the last), until ``seconds`` are reached."""
+        """Long-form generation by chained outpainting: the first clip follows ``controls`` (or is uncontrolled
+        without any), each next clip continues the audio so far (its first ``overlap_s`` matching the last), until
+        ``seconds`` are reached; the result is cut to ``seconds``."""
         from ditto2.controls.paint import OutpaintControl
 
         clip_s = M.CLIP_SAMPLES / M.SAMPLE_RATE
-        if not seconds > 0:
-            raise InputError(f"--seconds must be positive, got {seconds!r}")
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise InputError(f"--seconds must be a positive number, got {seconds!r}")
         if batch != 1:
             raise InputError("--seconds with --batch: long-form generation makes one candidate at a time")
-        first = self.generate(controls, batch=1, seed=seed, progress=progress, **kwargs)
+        if any(c.loops for c in controls):
+            raise InputError("--seconds with --loop: a chained continuation would no longer loop")
+        if not 0 < overlap_s < clip_s:
+            raise InputError(f"--overlap must lie between 0 and the clip ({clip_s:.2f} s), got {overlap_s:g}")
+        first_kwargs = dict(kwargs, method="none") if not controls else kwargs
+        first = self.generate(controls, batch=1, seed=seed, progress=progress, **first_kwargs)
         audio, history, clips, timing = first.audio[0], list(first.history), 1, dict(first.timing["stages_s"])
+        seams = [s for c in controls for s in c.seams()]
+        step_kwargs = {k: v for k, v in kwargs.items() if k != "init"}
         while audio.size / M.SAMPLE_RATE < seconds - 1e-6:
-            if clip_s - overlap_s <= 0:
-                raise InputError(f"--overlap {overlap_s:g} s leaves nothing new per clip ({clip_s:.2f} s)")
-            step_kwargs = {k: v for k, v in kwargs.items() if k != "init"}
-            nxt = self.generate([OutpaintControl(audio, overlap_s)], batch=1, seed=seed + clips,
-                                progress=progress, **step_kwargs)
-            audio, clips = nxt.audio[0], clips + 1
-            history += nxt.history
+            continuation = OutpaintControl(audio, overlap_s)
+            nxt = self.generate([continuation], batch=1, seed=seed + clips, progress=progress, **step_kwargs)
+            audio, clips, history = nxt.audio[0], clips + 1, history + nxt.history
+            seams += continuation.seams()
             for stage, t in nxt.timing["stages_s"].items():
                 timing[stage] = timing.get(stage, 0.0) + t
         audio = audio[: int(round(seconds * M.SAMPLE_RATE))]
         total = sum(timing.values())
         first.timing.update(stages_s=timing, total_s=total, audio_s=audio.size / M.SAMPLE_RATE,
-                            real_time_factor=audio.size / M.SAMPLE_RATE / total)
-        first.settings.update(seconds=seconds, clips=clips, overlap_s=overlap_s)
+                            real_time_factor=audio.size / M.SAMPLE_RATE / total, peak_rss_mb=peak_rss_bytes() / 2**20)
+        first.settings.update(seconds=seconds, clips=clips, overlap_s=overlap_s,
+                              seams=[s for s in seams if s < audio.size // M.HOP])
         return dataclasses.replace(first, audio=[audio], history=history)

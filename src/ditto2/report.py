@@ -9,6 +9,7 @@ import torch
 
 from ditto2.audio import mel as M
 from ditto2.audio.io import write_audio
+from ditto2.controls.base import Control
 from ditto2.fileio import write_json
 
 SIDECAR_VERSION = 1
@@ -33,22 +34,34 @@ def _context_reference(controls):
     return next((c.reference for c in controls if "context" in c.record()), None)
 
 
+def _assembled(controls) -> bool:
+    return any(type(c).assemble is not Control.assemble for c in controls)
+
+
 def write_generation(result, controls, paths: list[Path], report=None, plot=None, models_dir=None) -> list[Path]:
     """Write each candidate to its path with a sidecar; returns the audio paths written."""
     reference = _context_reference(controls)
+    assembled = _assembled(controls) or any(a.size != c.size for a, c in zip(result.audio, result.clip_audio))
     for k, path in enumerate(paths):
         path = Path(path)
         clip_name = ref_name = None
-        if reference is not None:
-            clip_name, ref_name = f"{path.stem}.clip.wav", f"{path.stem}.reference.wav"
+        if assembled:
+            clip_name = f"{path.stem}.clip.wav"
             write_audio(path.with_name(clip_name), result.clip_audio[k])
+        if reference is not None:
+            ref_name = f"{path.stem}.reference.wav"
             write_audio(path.with_name(ref_name), reference)
         write_audio(path, result.audio[k])
-        write_json(path.with_suffix(".json"), {
-            "ditto2": SIDECAR_VERSION, "audio": path.name, "sample_rate": M.SAMPLE_RATE,
-            "seed": result.seeds[k], "settings": result.settings,
-            "final_losses": {name: v[k] for name, v in result.final_losses.items()},
-            "targets": sidecar_targets(controls, clip_name, ref_name)})
+        targets = sidecar_targets(controls, clip_name, ref_name)
+        if result.settings.get("seams"):  # long-form: every join of the chain
+            targets["seams"] = result.settings["seams"]
+        sidecar = {"ditto2": SIDECAR_VERSION, "audio": path.name, "sample_rate": M.SAMPLE_RATE,
+                   "seed": result.seeds[k], "settings": result.settings,
+                   "final_losses": {name: v[k] for name, v in result.final_losses.items()},
+                   "targets": targets}
+        if clip_name:
+            sidecar["clip"] = clip_name
+        write_json(path.with_suffix(".json"), sidecar)
     if report:
         write_json(report, report_dict(result, paths) | {"metrics_on_final_audio": measure(paths, models_dir)})
     if plot:
@@ -60,21 +73,22 @@ def report_dict(result, paths) -> dict:
     last = result.history[-1] if result.history else {}
     return {"files": [str(p) for p in paths], "settings": result.settings, "timing": result.timing,
             "final_losses": result.final_losses,
-            "surrogate_losses": {k: v for k, v in last.items() if k != "step"},
+            "surrogate_loss_final_iterate": {k: v for k, v in last.items() if k != "step"},
+            "surrogate_loss_best_iterate": result.best_surrogate_loss,
             "loss_history": [h["loss"] for h in result.history]}
 
 
 def measure(paths, models_dir=None) -> list[dict]:
     """The evaluation's metrics of each written file against its sidecar (``ditto2 eval run``'s scorers); seams
     and loops need real music to compare with, so they are left to ``ditto2 eval run --real-seams``."""
-    from ditto2.eval.run import SCORERS, Item, RunContext, read_sidecar, score_item
+    from ditto2.eval.run import SCORERS, Item, RunContext, clip_file, read_sidecar, score_item
 
     ctx, out = RunContext(models_dir=models_dir), []
     for path in map(Path, paths):
         targets, unscored = read_sidecar(path.with_suffix(".json"))
         later = [k for k in targets if SCORERS[k].needs_real_music]
         item = Item(path, path.with_suffix(".json"), {k: v for k, v in targets.items() if k not in later},
-                    unscored + later)
+                    unscored + later, clip_file(path.with_suffix(".json")))
         out.append({"file": path.name, **score_item(item, ctx, None)["metrics"]})
     return out
 

@@ -1,6 +1,8 @@
 """``ditto2 generate``: controlled music by noise optimisation (DITTO-2, or the DITTO baseline)."""
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 from pathlib import Path
 
@@ -118,36 +120,45 @@ def _melody(text: str):
     return F.melody_from_notes(text)
 
 
+@contextlib.contextmanager
+def flag(name: str):
+    """Errors raised while reading a flag's value name that flag."""
+    try:
+        yield
+    except InputError as exc:
+        message = str(exc)
+        raise InputError(message if message.startswith(name) else f"{name}: {message}") from None
+
+
 def build_controls(args) -> list:
     """The controls the flags ask for, each with its weight; every malformed target names its flag."""
     from ditto2 import controls as C
     from ditto2 import features as F
 
-    weights = parse_weights(args.weights)
+    with flag("--weights"):
+        weights = parse_weights(args.weights)
     out = []
     if args.intensity is not None:
-        curve = F.intensity_curve(_intensity_values(args.intensity))
-        out.append(C.IntensityControl(curve, mode=args.intensity_mode))
+        with flag("--intensity"):
+            out.append(C.IntensityControl(F.intensity_curve(_intensity_values(args.intensity)),
+                                          mode=args.intensity_mode))
     if args.melody is not None:
-        out.append(C.MelodyControl(_melody(args.melody)))
+        with flag("--melody"):
+            out.append(C.MelodyControl(_melody(args.melody)))
     if args.structure is not None and args.structure_from is not None:
         raise InputError("give either --structure or --structure-from, not both")
     if args.structure is not None:
-        out.append(C.StructureControl(F.structure_from_string(args.structure)))
+        with flag("--structure"):
+            out.append(C.StructureControl(F.structure_from_string(args.structure)))
     if args.structure_from is not None:
-        out.append(C.StructureControl(F.structure_from_audio(args.structure_from)))
-    if args.inpaint is not None:
-        out.append(C.InpaintControl(args.inpaint, parse_gap(args.gap)))
-    elif args.gap is not None:
-        raise InputError("--gap needs --inpaint FILE")
-    if args.outpaint is not None:
-        out.append(C.OutpaintControl(args.outpaint, args.overlap, loop=args.loop))
-    elif args.loop:
-        out.append(C.SelfLoopControl(args.overlap))
+        with flag("--structure-from"):
+            out.append(C.StructureControl(F.structure_from_audio(args.structure_from)))
+    out += _paint_controls(args)
     if args.text is not None:
         from ditto2.clap import load_shipped
 
-        out.append(C.TextControl(args.text, model=load_shipped("control", args.models)))
+        with flag("--text"):
+            out.append(C.TextControl(args.text, model=load_shipped("control", args.models)))
     unknown = sorted(set(weights) - {c.name for c in out})
     if unknown:
         raise InputError(f"--weights names {unknown}, which are not among the targets given "
@@ -157,18 +168,50 @@ def build_controls(args) -> list:
     return out
 
 
+def _paint_controls(args) -> list:
+    from ditto2 import controls as C
+    from ditto2.controls.paint import reference_wave
+
+    if args.inpaint is not None:
+        gap = parse_gap(args.gap)
+        with flag("--inpaint"):
+            reference = reference_wave(args.inpaint, args.inpaint)
+        with flag("--gap"):
+            return [C.InpaintControl(reference, gap)]
+    if args.gap is not None:
+        raise InputError("--gap needs --inpaint FILE")
+    if args.outpaint is not None:
+        with flag("--outpaint"):
+            reference = reference_wave(args.outpaint, args.outpaint)
+        with flag("--overlap"):
+            return [C.OutpaintControl(reference, args.overlap, loop=args.loop)]
+    if args.loop:
+        with flag("--overlap"):
+            return [C.SelfLoopControl(args.overlap)]
+    return []
+
+
 def cmd_generate(args) -> None:
     from ditto2.cli.sample import output_paths
     from ditto2.pipeline import Pipeline
     from ditto2.report import write_generation
 
+    from ditto2.distill.samplers import check_steps
+
     paths = output_paths(args.out, args.batch if args.batch >= 1 else 1)
+    with flag("--decode-steps"):
+        check_steps(args.decode_steps)
+    if args.seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {args.seed}")
+    for name, value in (("--lr", args.lr), ("--norm-prior", args.norm_prior), ("--seconds", args.seconds)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise InputError(f"{name} must be a finite non-negative number, got {value}")
     controls = build_controls(args)
     init = None
     if args.init is not None:
         from ditto2.controls.paint import reference_wave
 
-        init = reference_wave(args.init, "--init audio")
+        init = reference_wave(args.init, "--init")
     pipe = Pipeline.from_pretrained(args.models)
     kwargs = dict(method=args.method, model=args.model, seed=args.seed, batch=args.batch, opt_steps=args.opt_steps,
                   lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior, init=init,

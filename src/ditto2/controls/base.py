@@ -5,7 +5,9 @@ and returns one loss per clip, (B,), so the engines can track the best iterate o
 ``record()`` is the control's entry in the sidecar JSON written beside each generated file; ``ditto2 eval run``
 scores the final audio against it with extractors independent of the mel features optimised here.
 
-Sidecar entries (``targets`` of ``OUT.json``; frames are mel frames, 256 samples each at 22.05 kHz):
+Sidecar entries (``targets`` of ``OUT.json``; frames are mel frames, 256 samples each at 22.05 kHz). When the
+final audio was assembled (stitched into a reference, cut to a loop), the sidecar's top-level ``"clip"`` names the
+generated clip alone, and the music targets (intensity, melody, structure, text) describe that file:
 
 * ``intensity``: ``{"db": [T floats]}``
 * ``melody``:    ``{"pitch_class": [T ints, -1 = unvoiced]}``

@@ -27,9 +27,11 @@ def reference_wave(reference, name: str) -> np.ndarray:
     from ditto2.audio.io import read_audio
     from ditto2.features._checks import as_wave, existing_file
 
-    if isinstance(reference, (str, Path)):
-        return read_audio(existing_file(reference, name)).astype(np.float32)
-    return as_wave(reference, name).astype(np.float32)
+    wave = (read_audio(existing_file(reference, name)) if isinstance(reference, (str, Path))
+            else as_wave(reference, name)).astype(np.float32)
+    if wave.size < M.N_FFT:
+        raise InputError(f"{name}: {wave.size} samples is too short (at least {M.N_FFT}, {M.N_FFT / M.SAMPLE_RATE * 1000:.0f} ms)")
+    return wave
 
 
 def wave_mel(wave: np.ndarray) -> torch.Tensor:
@@ -85,7 +87,11 @@ class InpaintControl(Control):
         return self.reference * np.cos(weight * np.pi / 2) + wave * np.sin(weight * np.pi / 2)
 
     def seams(self) -> list[int]:
-        return list(self.gap)
+        """Mid-points of the crossfades into and out of the gap (a gap at the clip's edge has no join there)."""
+        fade, n = M.seconds_to_frames(INPAINT_FADE_S), self.mask.size
+        start, end = self.gap
+        return ([start - min(fade, start) // 2] if start > 0 else []) + \
+               ([end + min(fade, n - end) // 2] if end < n else [])
 
     def record(self) -> dict:
         return {"context": {"mask": self.mask.astype(int).tolist(), "reference_mask": self.mask.astype(int).tolist()}}
@@ -110,9 +116,9 @@ class OutpaintControl(Control):
         self.overlap, self.loops = int(self.head.sum()), loop
         if loop:
             self.tail, self.ref_head = looping_masks(overlap_s, n_frames, ref_frames)
-            if ref_frames < 2 * self.overlap:
-                raise InputError(f"outpaint reference: a loop needs at least twice the overlap "
-                                 f"({2 * overlap_s:g} s), got {self.reference.size / M.SAMPLE_RATE:.2f} s")
+            if min(ref_frames, n_frames) < 2 * self.overlap:
+                raise InputError(f"overlap: a loop needs the reference and the clip to last at least twice the "
+                                 f"overlap ({2 * overlap_s:g} s)")
         self.reference = self.reference[: samples(ref_frames)]
 
     def loss(self, mel: torch.Tensor) -> torch.Tensor:
@@ -132,15 +138,15 @@ class OutpaintControl(Control):
         return np.concatenate([head, ref[o:ref.size - o]] + joined[1:])
 
     def seams(self) -> list[int]:
+        """The crossfade mid-points: reference into clip, and for a loop also the clip's end into the reference."""
         ref_frames = self.reference.size // M.HOP
-        return [ref_frames - self.overlap // 2]
+        return ([self.overlap // 2] if self.loops else []) + [ref_frames - self.overlap // 2]
 
     def record(self) -> dict:
-        mask, ref_mask = self.head.copy(), self.ref_tail.copy()
-        if self.loops:
-            mask |= self.tail
-            ref_mask |= self.ref_head
-        return {"context": {"mask": mask.astype(int).tolist(), "reference_mask": ref_mask.astype(int).tolist()}}
+        # Only the continuation pair: masks pair frames in time order, so the loop's wrap-around pair cannot share
+        # them; the wrap is measured by the "loop" and "seams" targets instead.
+        return {"context": {"mask": self.head.astype(int).tolist(),
+                            "reference_mask": self.ref_tail.astype(int).tolist()}}
 
 
 class SelfLoopControl(Control):
@@ -160,3 +166,6 @@ class SelfLoopControl(Control):
     def assemble(self, wave: np.ndarray) -> np.ndarray:
         o, n = samples(int(self.start.sum())), samples(self.loop_frames)
         return np.concatenate([crossfade(wave[n:n + o], wave[:o]), wave[o:n]])
+
+    def seams(self) -> list[int]:
+        return [int(self.start.sum()) // 2]  # the crossfade's mid-point; the wrap itself is continuous

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 
 from ditto2.diffusion import sample_euler
-from ditto2.distill import sample_one_step, sample_student
+from ditto2.distill import check_steps, sample_one_step, sample_student
 from ditto2.errors import InputError
 
 DITTO_STEPS = 20  # the DITTO paper's DDIM steps
@@ -62,6 +62,9 @@ class Ditto2Engine:
     decode_steps: int = 4
     text: torch.Tensor | None = None  # only for students distilled with guidance baked in
     name = "ditto2"
+
+    def __post_init__(self):
+        self.decode_steps = check_steps(self.decode_steps)  # fail before the optimisation, not after
 
     @property
     def sigma_max(self) -> float:

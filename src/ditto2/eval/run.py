@@ -96,6 +96,7 @@ class Scorer:
     key: str = ""
     metrics: tuple[str, ...] = ()
     needs_real_music = False
+    on_clip = False  # scored on the sidecar's "clip" file (the generated clip before assembly) when there is one
 
     def parse(self, value, folder: Path):
         raise NotImplementedError
@@ -129,6 +130,7 @@ def _numbers(values, key: str, *, ndim: int = 1, integer: bool = False) -> np.nd
 
 class IntensityScorer(Scorer):
     key = "intensity"
+    on_clip = True
     metrics = ("intensity_mse_db2", "intensity_pearson")
 
     def parse(self, value, folder):
@@ -144,6 +146,7 @@ class IntensityScorer(Scorer):
 
 class MelodyScorer(Scorer):
     key = "melody"
+    on_clip = True
     metrics = ("melody_accuracy", "melody_raw_chroma")
 
     def parse(self, value, folder):
@@ -165,6 +168,7 @@ class MelodyScorer(Scorer):
 
 class StructureScorer(Scorer):
     key = "structure"
+    on_clip = True
     metrics = ("structure_mse",)
 
     def parse(self, value, folder):
@@ -268,6 +272,7 @@ class TextScorer(Scorer):
     """CLAP score: cosine between the evaluation model's embeddings of the audio and of the prompt."""
 
     key = "text"
+    on_clip = True
     metrics = ("clap_score",)
 
     def parse(self, value, folder):
@@ -310,6 +315,7 @@ class Item:
     sidecar: Path | None
     targets: dict            # key -> parsed target (scored keys only)
     unscored: list[str]      # known keys without a scorer (e.g. text)
+    clip: Path | None = None  # the generated clip before assembly (stitching, loop cuts), if the sidecar names one
 
 
 def read_sidecar(path: Path) -> tuple[dict, list[str]]:
@@ -339,6 +345,15 @@ def read_sidecar(path: Path) -> tuple[dict, list[str]]:
     return targets, unscored
 
 
+def clip_file(sidecar: Path) -> Path | None:
+    """The sidecar's top-level "clip": music targets describe that file when the final audio was assembled."""
+    name = json.loads(sidecar.read_text()).get("clip")
+    try:
+        return None if name is None else _referenced_file(name, sidecar.parent, "clip")
+    except InputError as exc:
+        raise InputError(f"{sidecar}: {exc}") from None
+
+
 def collect(folder: str | Path) -> tuple[list[Item], list[Path]]:
     """The generated clips of a folder (with parsed sidecars) and the auxiliary files the sidecars name."""
     from ditto2.eval.fad import list_audio
@@ -349,10 +364,10 @@ def collect(folder: str | Path) -> tuple[list[Item], list[Path]]:
         sidecar = audio.with_suffix(".json")
         if sidecar.is_file():
             targets, unscored = read_sidecar(sidecar)
-            items.append(Item(audio, sidecar, targets, unscored))
+            items.append(Item(audio, sidecar, targets, unscored, clip_file(sidecar)))
         else:
             items.append(Item(audio, None, {}, []))
-    referenced = set()
+    referenced = {it.clip.resolve() for it in items if it.clip is not None}
     for item in items:
         for key, target in item.targets.items():
             if hasattr(SCORERS[key], "referenced"):
@@ -378,13 +393,15 @@ def score_item(item: Item, ctx: RunContext, plot_dir: Path | None) -> dict:
     from ditto2.audio.io import read_audio
 
     wave = read_audio(item.audio)
+    clip_wave = read_audio(item.clip) if item.clip is not None else wave
     record = {"file": item.audio.name, "sidecar": item.sidecar.name if item.sidecar else None,
               "seconds": round(wave.size / M.SAMPLE_RATE, 3), "frames": wave.size // M.HOP,
               "metrics": {}, "unscored": item.unscored}
     panels = {}
     for key, target in item.targets.items():
         try:
-            metrics, plot = SCORERS[key].score(wave, target, ctx)
+            scorer = SCORERS[key]
+            metrics, plot = scorer.score(clip_wave if scorer.on_clip else wave, target, ctx)
         except InputError as exc:
             raise InputError(f"{item.audio} ({key}): {exc}") from None
         record["metrics"].update({k: _clean(v) for k, v in metrics.items()})

@@ -55,8 +55,28 @@ def real_time_factor(audio_seconds: float, wall_seconds: float) -> float:
     return audio_seconds / wall_seconds
 
 
+def reset_peak_rss() -> bool:
+    """Start a new peak-memory window (Linux: the high-water mark falls back to the current RSS).
+
+    Lets one process report the peak of each generation rather than of everything it ran before.
+    Returns False where the kernel offers no reset (the peak then covers the whole process)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def peak_rss_bytes() -> int:
-    """Peak resident memory of this process so far (children such as the musicnn worker excluded)."""
+    """Peak resident memory of this process (since ``reset_peak_rss``, where available); children excluded."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux reports KiB, macOS bytes
 
