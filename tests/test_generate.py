@@ -122,6 +122,17 @@ def test_optimiser_tracks_the_best_iterate_and_stops_early():
     assert min(h["loss"][0] for h in result.history) == pytest.approx(float(result.best_loss[0]))
 
 
+def test_snapshots_hold_the_best_iterate_after_each_step_count():
+    def objective(x):
+        return (x - 3.0).square().mean(-1), {}
+
+    result = optimise_noise(torch.zeros(1, 4), lambda x: x, objective, OptimConfig(steps=10, lr=0.1, clip=None),
+                            sigma=2.0, snapshots=[0, 5, 10])
+    assert sorted(result.snapshots) == [0, 5, 10]
+    assert torch.equal(result.snapshots[0], torch.zeros(1, 4)) and torch.equal(result.snapshots[10], result.x_T)
+    assert float(result.snapshots[5].mean()) == pytest.approx(2.0 * 0.1 * 5, rel=0.05)  # Adam moves eps by lr/step
+
+
 def test_candidates_do_not_depend_on_their_batch(pipe):
     control = C.IntensityControl(F.intensity_curve([-40, -20]))
     both = pipe.generate([control], seed=5, batch=2, opt_steps=3, lr=0.1, decode_steps=2, progress=False)

@@ -10,7 +10,7 @@ x_T has standard deviation sigma_max (80), where the paper's learning rate would
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -42,6 +42,7 @@ class OptimResult:
     best_loss: torch.Tensor           # (B,)
     history: list[dict]               # per step: total loss per candidate and each control's loss (lists)
     steps_run: int
+    snapshots: dict[int, torch.Tensor] = dataclasses.field(default_factory=dict)  # steps -> best x_T so far
 
 
 def norm_penalty(eps: torch.Tensor) -> torch.Tensor:
@@ -58,12 +59,14 @@ def _clip_per_candidate(grad: torch.Tensor, max_norm: float) -> None:
 
 def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Tensor], objective: Objective,
                    config: OptimConfig, *, sigma: float = 1.0,
-                   callback: Callable[[int, dict], None] | None = None) -> OptimResult:
-    """Adam on eps = x_T / sigma (B, ...). Returns the best x_T per candidate over all evaluated iterates."""
+                   callback: Callable[[int, dict], None] | None = None, snapshots: Sequence[int] = ()) -> OptimResult:
+    """Adam on eps = x_T / sigma (B, ...). Returns the best x_T per candidate over all evaluated iterates, and the
+    best x_T after each step count in ``snapshots`` (one run answers "what would N steps give" for several N)."""
     x = (x_T.detach() / sigma).requires_grad_(True)
     optimiser = torch.optim.Adam([x], lr=config.lr)
     best_x, best_loss = x.detach().clone(), torch.full((x.shape[0],), float("inf"))
     history: list[dict] = []
+    saved: dict[int, torch.Tensor] = {}
     for step in range(config.steps + 1):  # the last pass only evaluates the final iterate
         final = step == config.steps
         with torch.set_grad_enabled(not final):
@@ -74,6 +77,8 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
         improved = loss < best_loss
         best_loss = torch.where(improved, loss, best_loss)
         best_x[improved] = x.detach()[improved]
+        if step in snapshots:
+            saved[step] = best_x * sigma
         if callback is not None:
             callback(step, record)
         if final or (config.target_loss is not None and bool((best_loss <= config.target_loss).all())):
@@ -84,4 +89,4 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
         if config.clip is not None:
             _clip_per_candidate(x.grad, config.clip)
         optimiser.step()
-    return OptimResult(best_x * sigma, best_loss, history, steps_run=step)
+    return OptimResult(best_x * sigma, best_loss, history, steps_run=step, snapshots=saved)
