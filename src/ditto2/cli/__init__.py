@@ -8,7 +8,7 @@ from ditto2.errors import Ditto2Error
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ditto2.cli import bench, data, distill, eval, generate, sample, train
+    from ditto2.cli import bench, bench_text, data, distill, eval, generate, sample, train
 
     parser = argparse.ArgumentParser(prog="ditto2", description="Fast, controllable music generation (DITTO-2).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_commands(sub)
     generate.add_commands(sub)
     bench.add_commands(sub)
+    bench_text.add_commands(sub)
     eval.add_commands(sub)
     return parser
 
