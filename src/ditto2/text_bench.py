@@ -59,7 +59,7 @@ DEFAULT_PROMPTS = (
     "an energetic cheerful tune on keys",
     "a joyful rapid tune for horns",
 )
-DEFAULT_CONDITIONS = "none-teacher,none-ctd-k4,cfg-1,cfg-3,ditto2-ctd-k4,both-ctd-k4"
+DEFAULT_CONDITIONS = "none-teacher,none-ctd-k2,cfg-1,cfg-3,ditto2-ctd-k2,both-ctd-k2"
 GROUPS = ("training", "held-out", "other")
 ATTRIBUTES = ("family", "tempo", "mode")
 MAX_SEEDS = 100           # seeds of prompt i are seed + 100 i + j, j < MAX_SEEDS
