@@ -204,3 +204,19 @@ def test_reference_figures_on_the_tiny_dataset(tiny_dataset, tmp_path, one_threa
     with pytest.raises(InputError, match="fewer than -n 50"):
         reference_figures(tiny_dataset, out, n=50, progress=False)
     assert main(["eval", "reference", "--data", str(tiny_dataset), "-n", "2", "--out", str(out)]) == 2
+
+
+def test_clap_embedder_windows_the_clip_with_the_evaluation_model(tiny_models_dir, tmp_path):
+    from ditto2.eval.embedders import ClapEmbedder
+    from ditto2.eval.fad import fad
+
+    embedder = ClapEmbedder(tiny_models_dir)
+    frames = embedder.embed(sine(440, 5.94))
+    assert frames.shape[0] == (5.94 * RATE // 256 - 128) // 64 + 1 and np.all(np.isfinite(frames))
+    with pytest.raises(InputError, match="too short"):
+        embedder.embed(sine(440, 1.0))
+    for k in range(3):
+        write(tmp_path / "a", f"a{k}", sine(330 + 20 * k, 3.0))
+        write(tmp_path / "b", f"b{k}", sine(660 + 20 * k, 3.0) * 0.3)
+    assert fad(tmp_path / "a", tmp_path / "a", embedder).fad == pytest.approx(0.0, abs=1e-6)
+    assert fad(tmp_path / "a", tmp_path / "b", embedder).fad > 0

@@ -20,7 +20,7 @@ def add_commands(sub) -> None:
     p.add_argument("-n", type=int, default=6, help="clips per task and condition (default 6)")
     p.add_argument("--n-reference", type=int, default=64, help="real test clips for FAD (default 64)")
     p.add_argument("--opt-steps", type=int, default=None, help="override every method's optimisation steps")
-    p.add_argument("--embedder", choices=("logmel", "musicnn"), default="logmel", help="FAD embedding")
+    p.add_argument("--embedder", choices=("logmel", "musicnn", "clap"), default="logmel", help="FAD embedding")
     p.add_argument("--models", default=None, help="folder with the model weights (default: shipped)")
     p.add_argument("--seed", type=int, default=1000)
     p.set_defaults(func=cmd_bench)
@@ -39,7 +39,7 @@ def cmd_bench(args) -> None:
     conditions = [Condition.parse(c.strip()) for c in args.conditions.split(",") if c.strip()]
     if args.n < 2:
         raise InputError(f"-n must be at least 2 (FAD needs a covariance), got {args.n}")
-    embedder = make_embedder(args.embedder, 0)
+    embedder = make_embedder(args.embedder, 0, args.models)
     result = run_bench(Pipeline.from_pretrained(args.models), args.data, args.out, tasks=tasks,
                        conditions=conditions, n=args.n, n_reference=args.n_reference, seed=args.seed,
                        opt_steps=args.opt_steps, embedder=embedder)

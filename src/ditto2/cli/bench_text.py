@@ -29,7 +29,7 @@ def add_commands(sub) -> None:
     p.add_argument("--lr", type=float, default=None, help="DITTO-2 learning rate (default 5e-3)")
     p.add_argument("--teacher-steps", type=int, default=20, help="Euler steps of the teacher (default 20)")
     p.add_argument("--n-reference", type=int, default=64, help="real test clips for FAD (default 64)")
-    p.add_argument("--embedder", choices=("logmel", "musicnn"), default="logmel", help="FAD embedding")
+    p.add_argument("--embedder", choices=("logmel", "musicnn", "clap"), default="logmel", help="FAD embedding")
     p.add_argument("--models", default=None, help="folder with the model weights, CLAP models included "
                                                   "(default: shipped)")
     p.add_argument("--seed", type=int, default=1000, help="seed of the first clip (default 1000)")

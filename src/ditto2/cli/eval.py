@@ -17,7 +17,7 @@ def add_commands(sub) -> None:
     f = ev.add_parser("fad", help="Fréchet audio distance between two folders of audio")
     f.add_argument("reference", help="folder of reference audio (wav/flac/ogg/mp3)")
     f.add_argument("evaluated", help="folder of audio to score")
-    f.add_argument("--embedder", choices=("musicnn", "logmel"), default="musicnn",
+    f.add_argument("--embedder", choices=("musicnn", "logmel", "clap"), default="musicnn",
                    help="musicnn (MTT penultimate layer; needs `make eval-env`) or logmel (a fixed random "
                         "projection, for smoke tests only)")
     f.add_argument("--inf", action="store_true", help="also FAD-inf (extrapolated to infinite frames)")
@@ -30,7 +30,7 @@ def add_commands(sub) -> None:
     r.add_argument("generated", help="folder of generated audio; X.wav may have a sidecar X.json")
     r.add_argument("--reference", default=None, help="folder of real audio: FAD of the generated set against it "
                                                      "(and the real jumps for seams, unless --real-seams)")
-    r.add_argument("--embedder", choices=("musicnn", "logmel"), default="musicnn",
+    r.add_argument("--embedder", choices=("musicnn", "logmel", "clap"), default="musicnn",
                    help="FAD embedding (musicnn needs `make eval-env`; logmel is for smoke tests)")
     r.add_argument("--real-seams", default=None, metavar="REF_DIR",
                    help="folder of real music whose internal jumps every seam is compared with")
@@ -45,7 +45,7 @@ def add_commands(sub) -> None:
                                         "structure, context and seam baselines of real clips")
     g.add_argument("--data", default="data/full", help="dataset with test and validation audio")
     g.add_argument("-n", type=int, default=64, help="clips per set (default 64)")
-    g.add_argument("--embedder", nargs="+", choices=("musicnn", "logmel"), default=["logmel"],
+    g.add_argument("--embedder", nargs="+", choices=("musicnn", "logmel", "clap"), default=["logmel"],
                    help="one or more FAD embeddings (default logmel)")
     g.add_argument("--fad-only", action="store_true", help="skip the melody/intensity/structure/seam figures")
     g.add_argument("--export-audio", default=None, metavar="DIR",
@@ -71,7 +71,7 @@ def cmd_run(args) -> None:
     from ditto2.eval.run import evaluate
 
     out = args.out if args.out is not None else str(Path(args.generated) / "eval")
-    embedder = make_embedder(args.embedder, args.seed) if args.reference is not None else None
+    embedder = make_embedder(args.embedder, args.seed, args.models) if args.reference is not None else None
     result = evaluate(args.generated, out, reference=args.reference, embedder=embedder, real_seams=args.real_seams,
                       plots=not args.no_plots, seed=args.seed, models_dir=args.models)
     print((Path(out) / "eval.md").read_text())
@@ -92,14 +92,9 @@ def cmd_fad(args) -> None:
     from ditto2.eval.fad import fad
     from ditto2.fileio import write_json
 
-    if args.embedder == "musicnn":
-        from ditto2.eval.musicnn import MusicnnEmbedder
+    from ditto2.eval.reference import make_embedder
 
-        embedder = MusicnnEmbedder()
-    else:
-        from ditto2.eval.embedders import LogMelProjection
-
-        embedder = LogMelProjection(seed=args.seed)
+    embedder = make_embedder(args.embedder, args.seed)
     result = fad(args.reference, args.evaluated, embedder, with_inf=args.inf, seed=args.seed).to_dict()
     if args.json:
         write_json(args.json, result)

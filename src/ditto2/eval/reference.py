@@ -82,7 +82,7 @@ def _stats(values) -> dict:
     return {"mean": float(np.mean(values)), "std": float(np.std(values)), "n": len(values)}
 
 
-def make_embedder(name: str, seed: int = 0):
+def make_embedder(name: str, seed: int = 0, models_dir=None):
     if name == "musicnn":
         from ditto2.eval.musicnn import MusicnnEmbedder
 
@@ -91,7 +91,11 @@ def make_embedder(name: str, seed: int = 0):
         from ditto2.eval.embedders import LogMelProjection
 
         return LogMelProjection(seed=seed)
-    raise InputError(f"embedder: expected logmel or musicnn, got {name!r}")
+    if name == "clap":
+        from ditto2.eval.embedders import ClapEmbedder
+
+        return ClapEmbedder(models_dir)
+    raise InputError(f"embedder: expected logmel, musicnn or clap, got {name!r}")
 
 
 FAD_ROWS = (  # (row, evaluated set, reference set)
