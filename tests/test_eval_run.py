@@ -206,6 +206,13 @@ def test_reference_figures_on_the_tiny_dataset(tiny_dataset, tmp_path, one_threa
     assert main(["eval", "reference", "--data", str(tiny_dataset), "-n", "2", "--out", str(out)]) == 2
 
 
+def test_seam_fad_compares_windows_around_joins_with_real_windows(scored):
+    _, result, _ = scored
+    joins = result["seam_fad"]
+    assert joins["windows"] >= 2 and joins["real_windows"] >= 16 and joins["fad"] >= 0
+    assert "Seam FAD" in (scored[0] / "out" / "eval.md").read_text()
+
+
 def test_clap_embedder_windows_the_clip_with_the_evaluation_model(tiny_models_dir, tmp_path):
     from ditto2.eval.embedders import ClapEmbedder
     from ditto2.eval.fad import fad

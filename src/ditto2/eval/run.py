@@ -429,6 +429,56 @@ def summarise(records: list[dict]) -> dict:
     return means
 
 
+SEAM_WINDOW_S = 3.0  # audio around each join for the seam FAD
+
+
+def _window(wave: np.ndarray, centre: int, length: int) -> np.ndarray:
+    """``length`` samples of ``wave`` around ``centre``, shifted to stay inside (the whole wave if shorter)."""
+    start = min(max(0, centre - length // 2), max(0, wave.size - length))
+    return wave[start:start + length]
+
+
+def seam_windows(items) -> list[np.ndarray]:
+    """The audio around every join (``seams`` frames, and a loop's end-to-start) of the generated files."""
+    from ditto2.audio.io import read_audio
+    from ditto2.eval.controls import loop_wave
+
+    length, out = int(SEAM_WINDOW_S * M.SAMPLE_RATE), []
+    for item in items:
+        if "seams" not in item.targets and "loop" not in item.targets:
+            continue
+        wave = read_audio(item.audio)
+        out += [_window(wave, frame * M.HOP, length) for frame in item.targets.get("seams", [])]
+        if item.targets.get("loop"):
+            doubled, frame = loop_wave(wave)
+            out.append(_window(doubled, frame * M.HOP, length))
+    return out
+
+
+def real_windows(folder, count: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` windows of real music at seeded random places, cycling through the folder's files."""
+    from ditto2.audio.io import read_audio
+    from ditto2.eval.fad import list_audio
+
+    length, rng = int(SEAM_WINDOW_S * M.SAMPLE_RATE), np.random.default_rng(seed)
+    waves = [read_audio(p) for p in list_audio(folder)]
+    return [_window(w, int(rng.integers(0, max(1, w.size))), length) for w in (waves[k % len(waves)]
+                                                                           for k in range(count))]
+
+
+def seam_fad(items, reference, embedder, seed: int = 0) -> dict | None:
+    """FAD of the windows straddling joins against as many (at least 16) real windows; None without joins."""
+    from ditto2.eval.fad import fad
+
+    seams = seam_windows(items)
+    if len(seams) < 2:
+        return None
+    real = real_windows(reference, max(16, len(seams)), seed)
+    out = fad(real, seams, embedder, seed=seed).to_dict()
+    out.update(window_s=SEAM_WINDOW_S, windows=len(seams), real_windows=len(real))
+    return out
+
+
 def evaluate(generated: str | Path, out_dir: str | Path, *, reference: str | Path | None = None,
              embedder=None, real_seams: str | Path | None = None, plots: bool = True, seed: int = 0,
              progress: bool = True, models_dir: str | Path | None = None) -> dict:
@@ -462,6 +512,9 @@ def evaluate(generated: str | Path, out_dir: str | Path, *, reference: str | Pat
             raise InputError("FAD: give an embedder (--embedder logmel or musicnn)")
         result["fad"] = fad(reference, [it.audio for it in items], embedder, seed=seed).to_dict()
         result["fad"]["reference_folder"] = str(reference)
+        joins = seam_fad(items, reference, embedder, seed)
+        if joins is not None:
+            result["seam_fad"] = joins
     write_json(out_dir / "eval.json", result)
     (out_dir / "eval.md").write_text(markdown(result))
     return result
@@ -511,4 +564,8 @@ def markdown(result: dict) -> str:
                    f"reference {f['reference']['files']} files, {f['reference']['frames']} frames, "
                    f"{f['reference']['seconds']:.1f} s; evaluated {f['evaluated']['files']} files, "
                    f"{f['evaluated']['frames']} frames, {f['evaluated']['seconds']:.1f} s."), ""]
+    if "seam_fad" in result:
+        j = result["seam_fad"]
+        lines += [(f"Seam FAD: {j['windows']} windows of {j['window_s']:g} s straddling joins against "
+                   f"{j['real_windows']} random real windows: **{j['fad']:.4g}**."), ""]
     return "\n".join(lines)
