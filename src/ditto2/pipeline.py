@@ -72,7 +72,7 @@ class Pipeline:
             self._students[method] = load_student_for(self.models_dir, method)
         return self._students[method]
 
-    def engine(self, method: str, model: str = "ctd", decode_steps: int = 4, text=None, cfg_scale: float = 3.0):
+    def engine(self, method: str, model: str = "ctd", decode_steps: int = 2, text=None, cfg_scale: float = 3.0):
         if method not in METHODS:
             raise InputError(f"unknown --method {method!r} (expected one of {', '.join(METHODS)})")
         if method == "ditto" or (method == "none" and model == "teacher"):

@@ -31,7 +31,8 @@ def sidecar_targets(controls, clip_name: str | None, reference_name: str | None)
 
 
 def _context_reference(controls):
-    return next((c.reference for c in controls if "context" in c.record()), None)
+    """The reference audio of a paint or reference-loop control (the ones that carry one), if any."""
+    return next((c.reference for c in controls if hasattr(c, "reference")), None)
 
 
 def _assembled(controls) -> bool:
