@@ -28,6 +28,16 @@ INPAINT_GAP_S = (2.0, 4.0)
 OUTPAINT_OVERLAP_S = 1.0
 
 
+def parse_student_condition(parts: list[str], methods) -> tuple[str, str, int] | None:
+    """["ditto2", "ctd", "k4"] -> ("ditto2", "ctd", 4) for a method in ``methods``; None if it is not that form."""
+    if len(parts) != 3 or parts[0] not in methods or parts[1] not in ("cd", "ctd") or parts[2][:1] != "k":
+        return None
+    try:
+        return parts[0], parts[1], check_steps(int(parts[2][1:]))
+    except (ValueError, InputError):
+        return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Condition:
     method: str          # none | ditto | ditto2
@@ -47,11 +57,9 @@ class Condition:
             return cls("ditto", "teacher", 20)
         if parts == ["none", "teacher"]:
             return cls("none", "teacher", 20)
-        if len(parts) == 3 and parts[0] in ("none", "ditto2") and parts[1] in ("cd", "ctd") and parts[2][:1] == "k":
-            try:
-                return cls(parts[0], parts[1], check_steps(int(parts[2][1:])))
-            except (ValueError, InputError):
-                pass
+        student = parse_student_condition(parts, ("none", "ditto2"))
+        if student is not None:
+            return cls(*student)
         raise InputError(f"condition {text!r}: expected ditto, none-teacher, none-MODEL-kK or ditto2-MODEL-kK "
                          "(MODEL cd or ctd, K 1-8), e.g. ditto2-ctd-k4")
 

@@ -161,7 +161,7 @@ class TextCondition:
 
     @classmethod
     def parse(cls, text: str) -> TextCondition:
-        from ditto2.distill.samplers import check_steps
+        from ditto2.bench import parse_student_condition
 
         parts = text.strip().split("-")
         if parts == ["none", "teacher"]:
@@ -173,12 +173,9 @@ class TextCondition:
                 scale = float("nan")
             if math.isfinite(scale) and scale >= 0:
                 return cls("cfg", cfg=scale)
-        if len(parts) == 3 and parts[0] in ("none", "ditto2", "both") and parts[1] in ("cd", "ctd") \
-                and parts[2][:1] == "k":
-            try:
-                return cls(parts[0], parts[1], check_steps(int(parts[2][1:])))
-            except (ValueError, InputError):
-                pass
+        student = parse_student_condition(parts, ("none", "ditto2", "both"))
+        if student is not None:
+            return cls(*student)
         raise InputError(f"condition {text!r}: expected none-teacher, cfg-W (W >= 0, e.g. cfg-3), none-MODEL-kK, "
                          "ditto2-MODEL-kK or both-MODEL-kK (MODEL cd or ctd, K 1-8)")
 
