@@ -1,7 +1,10 @@
-"""The distillation validation figure of an undistilled student (a copy of the teacher): the starting point that
-the CD and CTD runs' ``val_mse_*step`` improve on.
+"""The distillation validation figure of a student that has not been distilled from this teacher: by default a
+fresh copy of the teacher (the starting point that the CD and CTD runs' ``val_mse_*step`` improve on); with
+``--ctd-student``/``--cd-student``, a released student distilled from an earlier teacher, scored against
+``--teacher`` (what a re-distillation after a new teacher release must beat).
 
-    python bench/distill_baseline.py [--data data/full]
+    python bench/distill_baseline.py [--data data/full] [--teacher T.safetensors]
+        [--ctd-student S.safetensors --cd-student S.safetensors]
 """
 from __future__ import annotations
 
@@ -10,19 +13,26 @@ import argparse
 import torch
 
 from ditto2.models import AUTOENCODER_FILE, TEACHER_FILE, WEIGHTS_DIR
+from ditto2.train import checkpoint as ckpt
 from ditto2.train.distill import DistillTask
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="data/full")
+    p.add_argument("--teacher", default=str(WEIGHTS_DIR / TEACHER_FILE))
+    p.add_argument("--ctd-student", default=None, help="released CTD student to score (default: a fresh copy)")
+    p.add_argument("--cd-student", default=None, help="released CD student to score (default: a fresh copy)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    for method in ("ctd", "cd"):
-        task = DistillTask(args.data, str(WEIGHTS_DIR / TEACHER_FILE), str(WEIGHTS_DIR / AUTOENCODER_FILE), method)
-        figures = task.validate(task.build_model().eval())
-        print(method, "fresh student (= the teacher's own jumps):",
+    for method, student in (("ctd", args.ctd_student), ("cd", args.cd_student)):
+        task = DistillTask(args.data, args.teacher, str(WEIGHTS_DIR / AUTOENCODER_FILE), method)
+        model = task.build_model()
+        if student:
+            ckpt.load_release(student, model)
+        figures = task.validate(model.eval())
+        print(method, student or "fresh student (= the teacher's own jumps)", "vs", args.teacher,
               {k: round(v, 4) for k, v in figures.items() if k != "loss"})
 
 

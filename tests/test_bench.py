@@ -23,16 +23,20 @@ def test_conditions_parse_and_name_themselves():
 def test_bench_generates_times_and_scores_each_condition(tiny_models_dir, tiny_dataset, tmp_path):
     conditions = [Condition.parse(c) for c in ("none-ctd-k2", "ditto2-ctd-k1", "ditto2-cd-k2")]
     result = run_bench(Pipeline.from_pretrained(tiny_models_dir), tiny_dataset, tmp_path, tasks=["intensity",
-                       "outpaint"], conditions=conditions, n=2, n_reference=3, opt_steps=2,
+                       "outpaint", "loop"], conditions=conditions, n=2, n_reference=3, opt_steps=2,
                        embedder=LogMelProjection(seed=0), progress=False)
-    assert len(result["rows"]) == 6
+    assert len(result["rows"]) == 9
     for row in result["rows"]:
         assert row["seconds_per_clip"] > 0 and row["fad"] is not None
     intensity = [r for r in result["rows"] if r["task"] == "intensity"]
     assert all(r["metrics"]["intensity_mse_db2"] >= 0 for r in intensity)
     outpaint = [r for r in result["rows"] if r["task"] == "outpaint"]
     assert all(r["metrics"]["context_error_db"] is not None for r in outpaint)
-    assert "ditto2-ctd-k1" in (tmp_path / "results.md").read_text()
+    assert all(r["metrics"]["seam_flux_ratio"] >= 0 for r in outpaint)
+    loop = [r for r in result["rows"] if r["task"] == "loop"]
+    assert all(r["metrics"]["loop_flux_ratio"] >= 0 for r in loop)
+    table = (tmp_path / "results.md").read_text()
+    assert "ditto2-ctd-k1" in table and "loop jump" in table and "seam jump" in table
     assert (tmp_path / "tradeoff.png").is_file()
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["rows"][0]["condition"] == "none-ctd-k2"

@@ -21,11 +21,12 @@ from ditto2.distill.samplers import check_steps
 from ditto2.errors import InputError
 from ditto2.fileio import write_json
 
-TASKS = ("intensity", "melody", "structure", "inpaint", "outpaint")
+TASKS = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop")
 INTENSITY_CURVES = {"crescendo": [-35, -15], "decrescendo": [-15, -35], "swell": [-35, -15, -35]}
 STRUCTURES = ("ABA", "ABAB", "AABB")
 INPAINT_GAP_S = (2.0, 4.0)
 OUTPAINT_OVERLAP_S = 1.0
+LOOP_OVERLAP_S = 0.5
 
 
 def parse_student_condition(parts: list[str], methods) -> tuple[str, str, int] | None:
@@ -100,6 +101,8 @@ def task_controls(task: str, n: int, clips: dict, folder: Path) -> list[list]:
     if task == "melody":
         pcs = clips["melody_pc"].astype(np.int64)
         return [[C.MelodyControl(Melody(np.where(pcs[i] >= 0, pcs[i] + 60, -1)))] for i in range(n)]
+    if task == "loop":  # reference-free: the clip's end must lead back into its start
+        return [[C.SelfLoopControl(LOOP_OVERLAP_S)] for _ in range(n)]
     refs = []
     for i in range(n):
         refs.append(write_audio(folder / f"ref_{i}.wav", as_float(clips["audio"][i])))
@@ -176,11 +179,14 @@ def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n
     return result
 
 
-METRIC_OF_TASK = {"intensity": ("intensity_mse_db2", "intensity MSE (dB²) ↓"),
-                  "melody": ("melody_accuracy", "melody accuracy ↑"),
-                  "structure": ("structure_mse", "SSM MSE ↓"),
-                  "inpaint": ("context_error_db", "context error (dB) ↓"),
-                  "outpaint": ("context_error_db", "context error (dB) ↓")}
+# Per task: the control metrics shown (the first is plotted); seam and loop jumps are ratios to the mean jump
+# between neighbouring windows inside real music (1 = as smooth as real music).
+METRICS_OF_TASK = {"intensity": [("intensity_mse_db2", "intensity MSE (dB²) ↓")],
+                   "melody": [("melody_accuracy", "melody accuracy ↑")],
+                   "structure": [("structure_mse", "SSM MSE ↓")],
+                   "inpaint": [("context_error_db", "context error (dB) ↓"), ("seam_flux_ratio", "seam jump ↓")],
+                   "outpaint": [("context_error_db", "context error (dB) ↓"), ("seam_flux_ratio", "seam jump ↓")],
+                   "loop": [("loop_flux_ratio", "loop jump ↓"), ("loop_loudness_ratio", "loop level jump ↓")]}
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -192,12 +198,14 @@ def results_markdown(result: dict) -> str:
              f"{result['n_reference']} held-out real clips. Real-time factor = audio s / wall s (> 1 is faster "
              "than real time).", ""]
     for task in dict.fromkeys(r["task"] for r in result["rows"]):
-        key, title = METRIC_OF_TASK[task]
-        lines += [f"### {task}", "", f"| condition | s / clip | real-time factor | {title} | FAD | peak RSS (MB) |",
-                  "|---|---|---|---|---|---|"]
+        metrics = METRICS_OF_TASK[task]
+        titles = " | ".join(title for _, title in metrics)
+        lines += [f"### {task}", "", f"| condition | s / clip | real-time factor | {titles} | FAD | peak RSS (MB) |",
+                  "|---|---|---|" + "---|" * len(metrics) + "---|---|"]
         for r in (r for r in result["rows"] if r["task"] == task):
+            values = " | ".join(_fmt(r["metrics"].get(key)) for key, _ in metrics)
             lines.append(f"| {r['condition']} | {r['seconds_per_clip']:.2f} | {r['real_time_factor']:.2f} | "
-                         f"{_fmt(r['metrics'].get(key))} | {_fmt(r['fad'])} | {r['peak_rss_mb']:.0f} |")
+                         f"{values} | {_fmt(r['fad'])} | {r['peak_rss_mb']:.0f} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -210,7 +218,7 @@ def plot_tradeoff(result: dict, path) -> Path:
     tasks = list(dict.fromkeys(r["task"] for r in result["rows"]))
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False)
     for ax, task in zip(axes[0], tasks):
-        key, title = METRIC_OF_TASK[task]
+        key, title = METRICS_OF_TASK[task][0]
         for r in (r for r in result["rows"] if r["task"] == task and r["metrics"].get(key) is not None):
             ax.scatter(r["seconds_per_clip"], r["metrics"][key])
             ax.annotate(r["condition"], (r["seconds_per_clip"], r["metrics"][key]), fontsize=6)

@@ -14,7 +14,7 @@ def add_commands(sub) -> None:
     p.add_argument("--data", default="data/full", help="dataset whose test split gives references and melodies")
     p.add_argument("--out", default="runs/bench", help="output folder (default runs/bench)")
     p.add_argument("--tasks", default="intensity", help="comma list of intensity, melody, structure, inpaint, "
-                                                        "outpaint (default intensity)")
+                                                        "outpaint, loop (default intensity)")
     p.add_argument("--conditions", default=DEFAULT_CONDITIONS,
                    help="comma list: ditto, none-teacher, none-MODEL-kK, ditto2-MODEL-kK (default: %(default)s)")
     p.add_argument("-n", type=int, default=6, help="clips per task and condition (default 6)")
