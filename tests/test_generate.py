@@ -163,6 +163,19 @@ def test_ditto_baseline_runs_and_records_its_settings(pipe):
     assert len(result.history) == 3
 
 
+def test_default_settings_follow_the_paper_for_ditto_and_the_measured_choice_for_ditto2():
+    melody = C.MelodyControl(F.melody_from_notes("C4 D4 E4"))
+    intensity = C.IntensityControl(F.intensity_curve([-40, -20]))
+    structure = C.StructureControl(F.structure_from_string("ABA"))
+    config = Pipeline.optim_config
+    assert (config("ditto", [melody], None, None).steps, config("ditto", [melody], None, None).lr) == (150, 5e-3)
+    assert (config("ditto", [intensity], None, None).steps, config("ditto2", [intensity], None, None).steps) == (70, 40)
+    assert config("ditto2", [melody], None, None).lr > config("ditto2", [intensity], None, None).lr
+    mixed = config("ditto2", [melody, intensity, structure], None, None)  # the most careful of each
+    assert (mixed.steps, mixed.lr) == (80, config("ditto2", [structure], None, None).lr)
+    assert (config("ditto2", [melody], 7, 0.3).steps, config("ditto2", [melody], 7, 0.3).lr) == (7, 0.3)
+
+
 def test_method_none_decodes_without_optimising(pipe):
     result = pipe.generate([], method="none", seed=1, progress=False)
     assert result.history == [] and result.audio[0].size == M.CLIP_SAMPLES

@@ -27,11 +27,21 @@ from ditto2.eval.timing import peak_rss_bytes
 
 METHODS = ("ditto2", "ditto", "none")
 MODELS = ("ctd", "cd")
-LONG_CONTROLS = ("melody", "structure")  # DITTO's paper runs 150 steps for these, 70 otherwise
-# DITTO: the paper's settings. DITTO-2: chosen by bench/sweep_ditto2.py (docs/results.md): with the one-step
-# surrogate, lr 2e-2 reaches in 40 steps the error that 5e-3 needs 70 for, inside real time on 2 cores.
+# DITTO: the paper's settings (150 steps for melody and structure, 70 otherwise; lr 5e-3). DITTO-2: chosen by
+# measurement (docs/results.md): with the one-step surrogate, lr 2e-2 reaches in 40 steps the intensity error
+# that 5e-3 needs 70 for; melody and the reference-based controls want larger steps, structure smaller ones
+# (and 80 steps). A mix of controls takes the smallest learning rate and the most steps among them.
+LONG_CONTROLS = {"ditto": ("melody", "structure"), "ditto2": ("structure",)}
 DEFAULT_STEPS = {"ditto": (70, 150), "ditto2": (40, 80)}
 DEFAULT_LR = {"ditto": 5e-3, "ditto2": 2e-2}
+DITTO2_LR_OF_CONTROL = {"melody": 1.5e-1, "inpaint": 8e-2, "outpaint": 8e-2, "loop": 8e-2}
+
+
+def default_lr(method: str, controls) -> float:
+    if method == "ditto":
+        return DEFAULT_LR["ditto"]
+    return min((DITTO2_LR_OF_CONTROL.get(c.name, DEFAULT_LR["ditto2"]) for c in controls),
+               default=DEFAULT_LR["ditto2"])
 
 
 @dataclasses.dataclass
@@ -145,11 +155,11 @@ class Pipeline:
     def optim_config(method: str, controls, opt_steps, lr, norm_prior=0.0, target_loss=None) -> OptimConfig:
         """The paper's DITTO settings; DITTO-2's chosen ones (docs/results.md); explicit values win."""
         key = "ditto" if method == "ditto" else "ditto2"
-        long = any(c.name in LONG_CONTROLS for c in controls)
+        long = any(c.name in LONG_CONTROLS[key] for c in controls)
         steps = DEFAULT_STEPS[key][long] if opt_steps is None else opt_steps
         clip = None if key == "ditto" else 1.0  # the DITTO baseline as published: plain Adam
-        return OptimConfig(steps=steps, lr=DEFAULT_LR[key] if lr is None else lr, clip=clip, norm_prior=norm_prior,
-                           target_loss=target_loss)
+        return OptimConfig(steps=steps, lr=default_lr(key, controls) if lr is None else lr, clip=clip,
+                           norm_prior=norm_prior, target_loss=target_loss)
 
     def _optimise(self, engine, x_T, controls, config, callback, progress):
         from tqdm import tqdm

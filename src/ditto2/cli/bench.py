@@ -20,6 +20,7 @@ def add_commands(sub) -> None:
     p.add_argument("-n", type=int, default=6, help="clips per task and condition (default 6)")
     p.add_argument("--n-reference", type=int, default=64, help="real test clips for FAD (default 64)")
     p.add_argument("--opt-steps", type=int, default=None, help="override every method's optimisation steps")
+    p.add_argument("--lr", type=float, default=None, help="override every method's learning rate")
     p.add_argument("--embedder", choices=("logmel", "musicnn", "clap"), default="logmel", help="FAD embedding")
     p.add_argument("--models", default=None, help="folder with the model weights (default: shipped)")
     p.add_argument("--seed", type=int, default=1000)
@@ -42,6 +43,6 @@ def cmd_bench(args) -> None:
     embedder = make_embedder(args.embedder, 0, args.models)
     result = run_bench(Pipeline.from_pretrained(args.models), args.data, args.out, tasks=tasks,
                        conditions=conditions, n=args.n, n_reference=args.n_reference, seed=args.seed,
-                       opt_steps=args.opt_steps, embedder=embedder)
+                       opt_steps=args.opt_steps, lr=args.lr, embedder=embedder)
     print((Path(args.out) / "results.md").read_text())
     print(f"{len(result['rows'])} rows; results in {args.out}/results.json")

@@ -37,10 +37,13 @@ def add_commands(sub) -> None:
     g.add_argument("--model", choices=("ctd", "cd"), default="ctd", help="student for ditto2/none (default ctd)")
     g.add_argument("--seed", type=int, default=0, help="seed of the first candidate (default 0)")
     g.add_argument("--batch", type=int, default=1, help="number of candidates, seeds seed..seed+N-1 (default 1)")
-    g.add_argument("--opt-steps", type=int, default=None, help="optimisation steps (ditto2: 40, 80 with melody or "
-                                                                 "structure; ditto: 70 / 150 as in the paper)")
-    g.add_argument("--lr", type=float, default=None, help="Adam learning rate on the unit noise (ditto2 2e-2, "
-                                                          "ditto 5e-3)")
+    g.add_argument("--opt-steps", type=int, default=None, help="optimisation steps (ditto2: 40, 80 with structure; "
+                                                                 "ditto: 70, 150 with melody or structure, as in "
+                                                                 "the paper)")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate on the unit noise (ditto: 5e-3; ditto2: "
+                                                          "per control, 2e-2 intensity/structure/text, 8e-2 "
+                                                          "inpaint/outpaint/loop, 1.5e-1 melody; a mix takes the "
+                                                          "smallest)")
     g.add_argument("--decode-steps", type=int, default=2, help="student decode steps, 1-8 (default 2; 1 follows the "
                                                                 "targets most closely, docs/results.md)")
     g.add_argument("--norm-prior", type=float, default=0.0, help="weight of the |x_T| Gaussian-shell prior")
