@@ -289,6 +289,31 @@ def test_distill_task_trains_validates_releases_and_resumes(tiny_models, tmp_pat
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith(("model.", "ema."))), "resume is not exact"
 
 
+def test_redistillation_warm_starts_from_a_student_of_the_previous_teacher(tiny_models, tmp_path):
+    """A new teacher release: the student continues from the old one (--init) and is tied to the new teacher."""
+    from ditto2.train import checkpoint as ckpt
+    from ditto2.train import loop
+    from ditto2.train.distill import DistillTask, load_student
+
+    data, ae, teacher = tiny_models
+
+    def task(teacher_path):
+        return DistillTask(str(data), str(teacher_path), str(ae), method="ctd",
+                           objective=CTDConfig(levels=6, max_teacher_steps=2), crop=32, val_seeds=(0,),
+                           val_frames=32, val_steps=(1,))
+
+    cfg = loop.LoopConfig(**{**LOOP, "steps": 2, "val_every": 2})
+    loop.run(task(teacher), tmp_path / "old", cfg, progress=False)
+    newer = random_teacher(3, dataclasses.replace(TINY, cond_dim=384))  # same architecture, other weights
+    new_teacher = ckpt.save_release(tmp_path / "teacher2.safetensors", newer, ckpt.read_meta(teacher)["config"])
+    record = loop.run(task(new_teacher), tmp_path / "new", dataclasses.replace(cfg, steps=4), progress=False,
+                      init=tmp_path / "old" / "release.safetensors")
+    assert record["step"] == 4  # continued from the old student's 2 steps
+    load_student(tmp_path / "new" / "release.safetensors", teacher=new_teacher)
+    with pytest.raises(InputError, match="distil it again"):
+        load_student(tmp_path / "new" / "release.safetensors", teacher=teacher)
+
+
 def test_distill_task_refuses_a_teacher_of_another_autoencoder(tiny_models, tmp_path):
     from ditto2.diffusion import AutoencoderConfig, MelAutoencoder
     from ditto2.train import checkpoint as ckpt
