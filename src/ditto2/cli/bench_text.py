@@ -26,7 +26,8 @@ def add_commands(sub) -> None:
                    help="comma list: none-teacher, none-MODEL-kK, cfg-W, ditto2-MODEL-kK, both-MODEL-kK "
                         "(MODEL cd or ctd; default: %(default)s)")
     p.add_argument("--opt-steps", type=int, default=None, help="DITTO-2 optimisation steps (default: the pipeline's, 40)")
-    p.add_argument("--lr", type=float, default=None, help="DITTO-2 learning rate (default 5e-3)")
+    p.add_argument("--lr", type=float, default=None, help="DITTO-2 learning rate (default: the pipeline's for the "
+                                                          "text control, 2e-2)")
     p.add_argument("--teacher-steps", type=int, default=20, help="Euler steps of the teacher (default 20)")
     p.add_argument("--n-reference", type=int, default=64, help="real test clips for FAD (default 64)")
     p.add_argument("--embedder", choices=("logmel", "musicnn", "clap"), default="logmel", help="FAD embedding")
