@@ -20,3 +20,16 @@ def test_onsets_and_notes_separate_music_from_noise():
     counter = quality.NoteCounter()
     assert counter(notes) >= 10 > counter(noise)
     assert quality.clip_features(notes).shape == (54,)
+
+
+def _set(name, fd, peak, notes):
+    return quality.SetScore(name, 8, fd, peak, notes, 1.0, (peak - 1, peak + 1), (notes - 5, notes + 5))
+
+
+def test_gate_passes_inside_real_quartiles_and_names_each_miss():
+    real, noise = _set("real", 8.0, 6.0, 34), _set("noise", 25.0, 1.3, 9)
+    assert quality.gate_misses(_set("good", 12.0, 5.5, 30), real, noise) == []
+    misses = quality.gate_misses(_set("wash", 30.0, 2.0, 18), real, noise)
+    assert len(misses) == 3
+    assert "peakiness" in misses[0] and "notes" in misses[1] and "FD-54" in misses[2]
+    assert "| 5.50 (4.5–6.5) | 30 (25–35) |" in _set("good", 12.0, 5.5, 30).row()

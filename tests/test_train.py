@@ -116,6 +116,45 @@ def test_bad_loop_settings_are_rejected(tmp_path):
 
     with pytest.raises(InputError, match="steps"):
         loop.run(ToyTask(), tmp_path, dataclasses.replace(CFG, steps=0), progress=False)
+    with pytest.raises(InputError, match="precision"):
+        loop.run(ToyTask(), tmp_path, dataclasses.replace(CFG, precision="fp8"), progress=False)
+
+
+def test_bf16_training_step_is_mixed_precision_and_learns_like_fp32(tmp_path):
+    import dataclasses
+
+    with loop.autocast_for(torch.device("cpu"), "bf16"):
+        assert torch.nn.Linear(4, 2)(torch.randn(3, 4)).dtype == torch.bfloat16
+    with loop.autocast_for(torch.device("cpu"), "fp32"):
+        assert torch.nn.Linear(4, 2)(torch.randn(3, 4)).dtype == torch.float32
+    runs = {p: loop.run(ToyTask(), tmp_path / p, dataclasses.replace(CFG, precision=p), progress=False)
+            for p in ("fp32", "bf16")}
+    a, b = _weights(tmp_path / "fp32"), _weights(tmp_path / "bf16")
+    assert a["model.weight"].dtype == b["model.weight"].dtype == torch.float32  # fp32 master weights
+    assert not torch.equal(a["model.weight"], b["model.weight"])  # bf16 was really used ...
+    assert (a["model.weight"] - b["model.weight"]).abs().max() < 0.05  # ... and learnt the same
+    assert runs["bf16"]["loss"] < 0.1 and abs(runs["bf16"]["loss"] - runs["fp32"]["loss"]) < 0.02
+
+
+def _check_latent_batches(teacher, root):
+    """Batches are windows of whole-clip latents, encoded once, cached beside the dataset, reused."""
+    import numpy as np
+
+    from ditto2.train.data import split_latents
+
+    (cache,) = (root / "cache").glob("latents-train-*.npy")
+    latents, mtime = teacher.train_latents, cache.stat().st_mtime_ns
+    with torch.no_grad():
+        whole = teacher.ae.to_latent(torch.from_numpy(teacher.train.mel[:2].astype(np.float32)))
+    assert torch.allclose(torch.from_numpy(np.asarray(latents[:2], np.float32)), whole, atol=0.02)
+    batch = next(teacher.batches(3, seed=4, rank=0, world_size=1, start=7))
+    rng = np.random.default_rng([4, 0, 7])  # crop_batches' draws for batch 7: clips, then offsets
+    idx = rng.integers(len(latents), size=3)
+    offsets = rng.integers(0, latents.shape[-1] - 8 + 1, size=3)  # crop 32 mel frames = 8 latent frames
+    expected = np.stack([latents[i, ..., o: o + 8] for i, o in zip(idx, offsets)]).astype(np.float32)
+    assert torch.equal(batch["latent"], torch.from_numpy(expected)) and batch["text"].shape == (3, 384)
+    again = split_latents(teacher.ae, teacher.ae_digest, root, "train", teacher.train)
+    assert np.array_equal(again, latents) and cache.stat().st_mtime_ns == mtime
 
 
 def test_autoencoder_and_teacher_train_on_tiny_data(tiny_dataset, tmp_path):
@@ -137,6 +176,7 @@ def test_autoencoder_and_teacher_train_on_tiny_data(tiny_dataset, tmp_path):
     record = loop.run(teacher, tmp_path / "teacher", small, progress=False)
     assert record["step"] == 2 and "val_loss" in record
     assert list((tmp_path / "teacher" / "samples").glob("*.png"))
+    _check_latent_batches(teacher, tiny_dataset)
 
     # The released pair loads as a Teacher and samples through the CLI.
     import shutil

@@ -11,6 +11,7 @@ def add_commands(sub) -> None:
     q.add_argument("--out", default="docs/img", help="folder for the table, JSON and mel grid")
     q.add_argument("-n", type=int, default=64, help="clips per set (default 64)")
     q.add_argument("--steps", type=int, default=20, help="sampler steps (default 20)")
+    q.add_argument("--cfg", type=float, default=3.0, help="guidance scale of the captioned set (default 3)")
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(func=cmd_quality)
 
@@ -61,7 +62,7 @@ def cmd_quality(args) -> None:
 
     if args.n < 3:
         raise InputError(f"-n must be at least 3 (a Fréchet distance needs a covariance), got {args.n}")
-    teacher_quality(args.models, args.data, args.out, n=args.n, steps=args.steps, seed=args.seed)
+    teacher_quality(args.models, args.data, args.out, n=args.n, steps=args.steps, seed=args.seed, cfg=args.cfg)
 
 
 def cmd_run(args) -> None:

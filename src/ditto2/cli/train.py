@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from ditto2.models import AUTOENCODER_FILE, WEIGHTS_DIR
-from ditto2.train.loop import LoopConfig
+from ditto2.train.loop import PRECISIONS, LoopConfig
 
 
 def _loop_args(parser, defaults: LoopConfig) -> None:
@@ -28,6 +28,8 @@ def _loop_args(parser, defaults: LoopConfig) -> None:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if present)")
     g.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    g.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="mixed precision of the training step (default auto: bf16 on CUDA and on CPUs with AMX)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -38,7 +40,8 @@ def _loop_config(args, defaults: LoopConfig) -> LoopConfig:
         torch.set_num_threads(args.threads)
     return dataclasses.replace(defaults, steps=args.steps, minutes=args.minutes, batch_size=args.batch_size,
                                lr=args.lr, warmup=args.warmup, ema_decay=args.ema_decay, ckpt_every=args.ckpt_every,
-                               val_every=args.val_every, sample_every=args.sample_every, seed=args.seed)
+                               val_every=args.val_every, sample_every=args.sample_every, seed=args.seed,
+                               precision=args.precision)
 
 
 AE_LOOP = LoopConfig(steps=3000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, ckpt_every=250, val_every=250,

@@ -47,38 +47,55 @@ def generated_mels(teacher: Teacher, n: int, seed: int, steps: int, text=None, c
     return torch.stack(mels)
 
 
+REAL_VOCODED = "real validation mels → Griffin-Lim"
+ENVELOPE_NOISE = "noise with a real spectral envelope"
+
+
 def teacher_quality(models: str | None, data: str, out_dir: str | Path, n: int = 64, steps: int = 20,
-                    seed: int = 0) -> list[quality.SetScore]:
+                    seed: int = 0, cfg: float = 3.0) -> list[quality.SetScore]:
     out_dir = Path(out_dir)
     teacher, vocoder, counter = Teacher.load(models), GriffinLim(), quality.NoteCounter()
     reference = _held_out(data, "test", n, seed)
     real = _held_out(data, "validation", n, seed + 1)
     ref_features = np.stack([quality.clip_features(c) for c in reference["audio"]])
     uncond = generated_mels(teacher, n, seed, steps)
-    cond = generated_mels(teacher, n, seed, steps, text=real["text"])
+    cond = generated_mels(teacher, n, seed, steps, text=real["text"], cfg=cfg)
+    generated = {f"teacher, unconditional, {steps} Heun steps → Griffin-Lim": uncond,
+                 f"teacher, validation captions, CFG {cfg:g}, {steps} Heun steps → Griffin-Lim": cond}
     sets = {
         "real validation clips (rendered audio)": real["audio"],
-        "real validation mels → Griffin-Lim": _vocode(real["mel"], vocoder),
+        REAL_VOCODED: _vocode(real["mel"], vocoder),
         "real → autoencoder → Griffin-Lim": _vocode(teacher.autoencoder(real["mel"]).clamp(-1, 1), vocoder),
-        f"teacher, unconditional, {steps} Heun steps → Griffin-Lim": _vocode(uncond, vocoder),
-        f"teacher, validation captions, CFG 3, {steps} Heun steps → Griffin-Lim": _vocode(cond, vocoder),
+        **{name: _vocode(mels, vocoder) for name, mels in generated.items()},
         **_noise_sets(real["mel"], n, seed, vocoder),
     }
-    scores = [quality.score_set(name, clips, ref_features, counter) for name, clips in tqdm(sets.items(), desc="scoring")]
-    _write(out_dir, scores, uncond, cond, real["mel"], teacher, n, steps)
-    return scores
+    scores = {name: quality.score_set(name, clips, ref_features, counter)
+              for name, clips in tqdm(sets.items(), desc="scoring")}
+    gate = {name: quality.gate_misses(scores[name], scores[REAL_VOCODED], scores[ENVELOPE_NOISE])
+            for name in generated}
+    _write(out_dir, list(scores.values()), gate, uncond, cond, real["mel"], teacher, n, steps, cfg)
+    return list(scores.values())
 
 
-def _write(out_dir: Path, scores, uncond, cond, real, teacher: Teacher, n: int, steps: int) -> None:
+def gate_lines(gate: dict[str, list[str]]) -> list[str]:
+    """The gate's verdict per generated set, as Markdown list items."""
+    return [f"- {name}: " + ("**passes**" if not misses else "misses: " + "; ".join(misses))
+            for name, misses in gate.items()]
+
+
+def _write(out_dir: Path, scores, gate, uncond, cond, real, teacher: Teacher, n: int, steps: int, cfg: float) -> None:
     from ditto2.plots import plot_mel_grid
 
     table = quality.TABLE_HEADER + "\n" + "\n".join(s.row() for s in scores)
-    info = {"teacher": teacher.info, "clips_per_set": n, "steps": steps,
-            "reference": f"{n} test-split clips (rendered audio)", "scores": [s.__dict__ for s in scores]}
+    verdict = "Quality gate (quality.gate_misses):\n" + "\n".join(gate_lines(gate))
+    info = {"teacher": teacher.info, "clips_per_set": n, "steps": steps, "cfg": cfg,
+            "reference": f"{n} test-split clips (rendered audio)", "scores": [s.__dict__ for s in scores],
+            "gate_misses": gate}
     write_json(out_dir / "teacher-quality.json", info)
-    (out_dir / "teacher-quality.md").write_text(table + "\n")
+    (out_dir / "teacher-quality.md").write_text(table + "\n\n" + verdict + "\n")
     mels = [m for trio in zip(uncond[:4], cond[:4], real[:4]) for m in trio]
     plot_mel_grid(mels, out_dir / "teacher-grid.png", columns=3,
-                  titles=["generated, unconditional", "generated, caption + CFG 3", "real (validation)"] * 4)
+                  titles=["generated, unconditional", f"generated, caption + CFG {cfg:g}", "real (validation)"] * 4)
     print(table)
+    print(verdict)
     print(json.dumps(teacher.info))

@@ -26,7 +26,7 @@ from ditto2.errors import InputError, MissingResourceError
 from ditto2.models import Teacher
 from ditto2.train import checkpoint as ckpt
 from ditto2.train.autoencoder import load_autoencoder
-from ditto2.train.data import SplitArrays
+from ditto2.train.data import SplitArrays, split_latents
 from ditto2.train.teacher import file_digest, latent_batches, load_denoiser
 
 OBJECTIVES = {"cd": CDConfig, "ctd": CTDConfig}
@@ -68,6 +68,7 @@ class DistillTask:
             raise InputError(f"{self.teacher} was trained on another autoencoder than {self.autoencoder}")
         self.guided = CFGDenoiser(self.denoiser, scale=self.guidance) if self.guidance != 1.0 else self.denoiser
         self.train = SplitArrays(self.data, "train", text=True)
+        self.train_latents = split_latents(self.ae, self.ae_digest, self.data, "train", self.train)
         val = SplitArrays(self.data, "validation", text=True, limit=len(self.val_seeds))
         text = torch.from_numpy(val.text[:, 0].astype(np.float32))
         self.val_text = text[torch.arange(len(self.val_seeds)) % len(text)]  # captions cycle if clips are few
@@ -82,7 +83,8 @@ class DistillTask:
                 "teacher_sha": self.teacher_sha, "autoencoder_sha": self.ae_digest, "data": self.data}
 
     def batches(self, batch_size, seed, rank, world_size, start):
-        return latent_batches(self.ae, self.train, batch_size, self.crop, seed, rank, start)
+        return latent_batches(self.train, self.train_latents, self.ae.config.down_time, batch_size, self.crop, seed,
+                              rank, start)
 
     def loss(self, model, batch, generator):
         x0 = batch["latent"]

@@ -1,7 +1,7 @@
 """One training loop for every model (autoencoder, teacher, students, text model).
 
 A ``TrainTask`` says what is trained (model, loss, data, validation, samples, release); the loop
-owns the rest: AdamW with warm-up, gradient clipping, EMA, bf16 autocast on CUDA, DDP when started
+owns the rest: AdamW with warm-up, gradient clipping, EMA, bf16 autocast (CUDA, and CPUs with AMX), DDP when started
 by ``torchrun`` (gloo on CPU), a progress bar with loss and throughput, a JSON-lines log,
 atomic checkpoints, and resume after a kill (model, EMA, optimiser, step, RNG).
 """
@@ -41,6 +41,7 @@ class LoopConfig:
     sample_every: int = 0       # 0: no periodic samples
     minutes: float = 0.0        # stop (with a checkpoint) after this wall time; 0 = no limit
     seed: int = 0
+    precision: str = "auto"     # bf16 | fp32 | auto (bf16 where the hardware has it fast: CUDA, AMX CPUs)
 
     def validate(self) -> None:
         for name in ("steps", "batch_size"):
@@ -48,6 +49,28 @@ class LoopConfig:
                 raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.lr <= 0:
             raise InputError(f"--lr must be positive, got {self.lr}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"--precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def cpu_has_fast_bf16() -> bool:
+    """AMX tiles make bf16 convolutions and matmuls about 2x faster than fp32 (docs/benchmarks.md)."""
+    try:
+        return "amx_bf16" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def autocast_for(device: torch.device, precision: str = "auto"):
+    """The autocast context of the training step: weights, optimiser and EMA stay fp32 (mixed precision)."""
+    if precision == "auto":
+        precision = "bf16" if device.type == "cuda" or cpu_has_fast_bf16() else "fp32"
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 class TrainTask(Protocol):
@@ -169,7 +192,7 @@ def _loop(task, run_dir, cfg, train_model, model, ema, optimizer, batches, state
     from tqdm import tqdm
 
     stop = _StopFlag()
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext()
+    autocast = autocast_for(dev, cfg.precision)
     started, window_start, window_steps, losses = time.time(), time.time(), 0, []
     step, hours, gen = state.step, state.hours, torch.Generator(device=dev)
     bar = tqdm(total=cfg.steps, initial=step, desc=task.name, unit="step", disable=not (progress and dist.main),

@@ -11,15 +11,30 @@ import torch
 from ditto2.diffusion import Denoiser, EDMConfig, build_network, drop_cond, edm_loss, network_config
 from ditto2.diffusion.networks import UNet2DConfig
 from ditto2.diffusion.samplers import sample_heun
+from ditto2.errors import InputError
 from ditto2.train import checkpoint as ckpt
 from ditto2.train.autoencoder import load_autoencoder
-from ditto2.train.data import SplitArrays, crop_batches
+from ditto2.train.data import SplitArrays, crop_batches, split_latents
 
 VAL_SIGMAS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 def file_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+@torch.no_grad()
+def fixed_sigma_losses(denoiser, x0: torch.Tensor, text: torch.Tensor | None) -> dict[str, float]:
+    """EDM-weighted denoising error of ``denoiser`` on ``x0`` at each of VAL_SIGMAS, with fixed noise, and
+    their mean as "loss": the teacher's validation figure, comparable across runs and splits."""
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(1234))
+    out = {}
+    for sigma in VAL_SIGMAS:
+        weight = (sigma**2 + denoiser.sigma_data**2) / (sigma * denoiser.sigma_data) ** 2
+        err = (denoiser(x0 + sigma * noise, sigma, text) - x0).square().mean().item()
+        out[f"loss_s{sigma:g}"] = weight * err
+    out["loss"] = float(np.mean(list(out.values())))
+    return out
 
 
 def default_network(latent_channels: int = 8) -> dict:
@@ -42,6 +57,7 @@ class TeacherTask:
         self.ae = load_autoencoder(self.autoencoder)
         self.ae_digest = file_digest(self.autoencoder)
         self.train = SplitArrays(self.data, "train", text=True)
+        self.train_latents = split_latents(self.ae, self.ae_digest, self.data, "train", self.train)
         val = SplitArrays(self.data, "validation", text=True, limit=self.val_clips)
         with torch.no_grad():
             self.val_latent = self.ae.to_latent(torch.from_numpy(val.mel[..., : self.crop * 2].astype(np.float32)))
@@ -55,7 +71,8 @@ class TeacherTask:
                 "cond_dropout": self.cond_dropout, "autoencoder_sha": self.ae_digest, "data": self.data}
 
     def batches(self, batch_size, seed, rank, world_size, start):
-        return latent_batches(self.ae, self.train, batch_size, self.crop, seed, rank, start)
+        return latent_batches(self.train, self.train_latents, self.ae.config.down_time, batch_size, self.crop, seed,
+                              rank, start)
 
     def loss(self, model, batch, generator):
         cond = drop_cond(batch["text"], self.cond_dropout, generator)
@@ -65,16 +82,7 @@ class TeacherTask:
     @torch.no_grad()
     def validate(self, ema) -> dict:
         """Weighted denoising loss on held-out latents at fixed sigmas with fixed noise."""
-        gen = torch.Generator().manual_seed(1234)
-        x0 = self.val_latent
-        noise = torch.randn(x0.shape, generator=gen)
-        out = {}
-        for sigma in VAL_SIGMAS:
-            weight = (sigma**2 + ema.sigma_data**2) / (sigma * ema.sigma_data) ** 2
-            err = (ema(x0 + sigma * noise, sigma, self.val_text) - x0).square().mean().item()
-            out[f"loss_s{sigma:g}"] = weight * err
-        out["loss"] = float(np.mean(list(out.values())))
-        return out
+        return fixed_sigma_losses(ema, self.val_latent, self.val_text)
 
     @torch.no_grad()
     def samples(self, ema, step: int, out_dir: Path) -> None:
@@ -93,13 +101,15 @@ class TeacherTask:
         ckpt.save_release(path, ema, config, info, half=True)
 
 
-def latent_batches(ae, arrays: SplitArrays, batch_size: int, crop: int, seed: int, rank: int, start: int):
+def latent_batches(arrays: SplitArrays, latents: np.ndarray, down_time: int, batch_size: int, crop: int, seed: int,
+                   rank: int, start: int):
     """Caption-conditioned training batches {"latent", "text"} (batch k a pure function of (seed, rank, k)):
-    random mel crops, aligned to the autoencoder's time stride, encoded by the frozen autoencoder."""
-    align = ae.config.down_time
-    for batch in crop_batches(arrays, batch_size, crop, seed, rank, start, align=align, text=True):
-        with torch.no_grad():
-            batch["latent"] = ae.to_latent(batch.pop("mel"))
+    random windows of ``crop`` mel frames (starting at multiples of the autoencoder's time stride) cut from
+    the whole-clip latents of ``split_latents``."""
+    if crop % down_time:
+        raise InputError(f"--crop must be a multiple of the autoencoder's time stride {down_time}, got {crop}")
+    for batch in crop_batches(arrays, batch_size, crop // down_time, seed, rank, start, text=True, frames_of=latents):
+        batch["latent"] = batch.pop("mel")
         yield batch
 
 
