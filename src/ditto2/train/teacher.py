@@ -59,8 +59,9 @@ class TeacherTask:
         self.train = SplitArrays(self.data, "train", text=True)
         self.train_latents = split_latents(self.ae, self.ae_digest, self.data, "train", self.train)
         val = SplitArrays(self.data, "validation", text=True, limit=self.val_clips)
-        with torch.no_grad():
-            self.val_latent = self.ae.to_latent(torch.from_numpy(val.mel[..., : self.crop * 2].astype(np.float32)))
+        with torch.no_grad():  # the first two crops' worth of whole-clip latents, as training and sampling see them
+            whole = self.ae.to_latent(torch.from_numpy(val.mel.astype(np.float32)))
+        self.val_latent = whole[..., : 2 * self.crop // self.ae.config.down_time]
         self.val_text = torch.from_numpy(val.text[:, 0].astype(np.float32))
 
     def build_model(self) -> Denoiser:
