@@ -82,9 +82,8 @@ def split_latents(ae, ae_digest: str, root: str | Path, split: str, arrays: Spli
     manifest = hashlib.sha256((Path(root) / "manifest.json").read_bytes()).hexdigest()[:12]
     path = Path(root) / "cache" / f"latents-{split}-{ae_digest}-{manifest}-{len(arrays)}.npy"
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
         latents = _encode(ae, arrays.mel)
-        with atomic_path(path) as tmp:
+        with atomic_path(path) as tmp:  # makes the folder too
             with open(tmp, "wb") as f:
                 np.save(f, latents)
     return np.load(path, mmap_mode="r")
