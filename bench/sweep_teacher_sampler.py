@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ditto2.audio.vocoder import GriffinLim
-from ditto2.diffusion.samplers import sample_euler_ancestral, sample_heun
+from ditto2.diffusion.samplers import sample_euler_ancestral
 from ditto2.eval import quality
 from ditto2.eval.teacher_report import _held_out, _vocode
 from ditto2.models import Teacher
@@ -25,17 +25,17 @@ from ditto2.models import Teacher
 
 @torch.no_grad()
 def generate(teacher: Teacher, text: torch.Tensor, n: int, cfg: float | None, steps: int, ancestral: bool):
+    """n mels from seeds 0..n-1: ``Teacher.sample`` (Heun), or Euler ancestral with seed-pinned fresh noise."""
     mels = []
     for k in range(n):
-        x = teacher.initial_noise([k])
-        model = teacher.guided(None if cfg is None else text[k: k + 1], cfg or 1.0)
-        sigmas = teacher.denoiser.karras_sigmas(steps)
-        if ancestral:
-            gen = torch.Generator().manual_seed(1000 + k)
-            noise = [torch.randn(x.shape, generator=gen) for _ in range(steps)]
-            z = sample_euler_ancestral(model, x, sigmas, noise=noise)
-        else:
-            z = sample_heun(model, x, sigmas)
+        x, cond = teacher.initial_noise([k]), None if cfg is None else text[k: k + 1]
+        if not ancestral:
+            mels.append(teacher.sample(x, steps, "heun", cond, cfg or 1.0)[0])
+            continue
+        gen = torch.Generator().manual_seed(1000 + k)
+        noise = [torch.randn(x.shape, generator=gen) for _ in range(steps)]
+        z = sample_euler_ancestral(teacher.guided(cond, cfg or 1.0), x, teacher.denoiser.karras_sigmas(steps),
+                                   noise=noise)
         mels.append(teacher.autoencoder.from_latent(z).clamp(-1, 1)[0])
     return torch.stack(mels)
 
@@ -56,8 +56,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", default="data/full")
-    parser.add_argument("--settings", nargs="*", default=["real"] + list(SETTINGS),
-                        help=f"subset of: real {' '.join(SETTINGS)}")
+    parser.add_argument("--settings", nargs="*", default=["real"] + list(SETTINGS), choices=["real", *SETTINGS],
+                        metavar="SETTING", help=f"subset of: real, {', '.join(SETTINGS)}")
     parser.add_argument("--out", default="runs/sweep-sampler.jsonl")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
