@@ -6,7 +6,7 @@ from ditto2.models import AUTOENCODER_FILE, TEACHER_FILE, WEIGHTS_DIR
 from ditto2.train.loop import LoopConfig
 
 # A lower lr than the teacher's: the student fine-tunes the teacher's weights.
-DISTILL_LOOP = LoopConfig(steps=20000, batch_size=16, lr=1e-4, warmup=200, ema_decay=0.999, ckpt_every=250,
+DISTILL_LOOP = LoopConfig(steps=20000, batch_size=4, lr=1e-4, warmup=200, ema_decay=0.999, ckpt_every=250,
                           val_every=500, sample_every=2000)
 
 
@@ -18,7 +18,7 @@ def add_commands(sub) -> None:
     p.add_argument("--data", default="data/full", help="dataset folder with caption embeddings")
     p.add_argument("--teacher", default=str(WEIGHTS_DIR / TEACHER_FILE))
     p.add_argument("--autoencoder", default=str(WEIGHTS_DIR / AUTOENCODER_FILE))
-    p.add_argument("--crop", type=int, default=128, help="mel frames per training crop (default 128)")
+    p.add_argument("--crop", type=int, default=512, help="mel frames per training crop (default 512: whole clips)")
     p.add_argument("--cond-dropout", type=float, default=0.2)
     p.add_argument("--guidance", type=float, default=1.0, help="CFG scale baked into the teacher (default 1)")
     p.add_argument("--levels", type=int, default=18, help="N of the Karras discretisation (default 18)")

@@ -46,7 +46,7 @@ def _loop_config(args, defaults: LoopConfig) -> LoopConfig:
 
 AE_LOOP = LoopConfig(steps=3000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, ckpt_every=250, val_every=250,
                      sample_every=1000)
-TEACHER_LOOP = LoopConfig(steps=100000, batch_size=24, lr=5e-4, warmup=500, ema_decay=0.999, ckpt_every=250,
+TEACHER_LOOP = LoopConfig(steps=100000, batch_size=8, lr=5e-4, warmup=500, ema_decay=0.999, ckpt_every=250,
                           val_every=500, sample_every=2000)
 CLAP_LOOP = LoopConfig(steps=15000, batch_size=64, lr=1e-3, warmup=300, weight_decay=0.01, ema_decay=0.998,
                        ckpt_every=250, val_every=1000, sample_every=0)
@@ -65,7 +65,8 @@ def add_commands(sub) -> None:
     teacher.add_argument("--data", default="data/full", help="dataset folder with caption embeddings")
     teacher.add_argument("--autoencoder", default=str(WEIGHTS_DIR / AUTOENCODER_FILE),
                          help="the frozen autoencoder (default: the shipped one)")
-    teacher.add_argument("--crop", type=int, default=128, help="mel frames per training crop (default 128)")
+    teacher.add_argument("--crop", type=int, default=512,
+                         help="mel frames per training crop (default 512: whole clips, the length sampled)")
     teacher.add_argument("--cond-dropout", type=float, default=0.2, help="caption dropout for CFG (default 0.2)")
     _loop_args(teacher, TEACHER_LOOP)
     teacher.set_defaults(func=cmd_train_teacher)

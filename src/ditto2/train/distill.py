@@ -42,10 +42,10 @@ class DistillTask:
     method: str = "ctd"
     objective: CDConfig | CTDConfig | None = None  # None: the method's defaults
     guidance: float = 1.0       # CFG scale baked into the teacher calls; 1: the conditional teacher, one call
-    crop: int = 128             # mel frames per training crop
+    crop: int = 512             # mel frames per training crop: whole clips, the length DITTO-2 samples
     cond_dropout: float = 0.2   # null captions, so the student keeps the teacher's unconditional mode
     val_seeds: tuple = (0, 1, 2, 3)
-    val_frames: int = 128       # clip length of the validation samples (mel frames)
+    val_frames: int = 512       # clip length of the validation samples (mel frames)
     val_steps: tuple = (1, 4)   # decode step counts measured against the teacher's 20-step sample
     name: str = ""
 

@@ -48,7 +48,7 @@ class TeacherTask:
     autoencoder: str
     network: dict = dataclasses.field(default_factory=default_network)
     edm: EDMConfig = dataclasses.field(default_factory=EDMConfig)
-    crop: int = 128             # mel frames per training crop (the net is fully convolutional)
+    crop: int = 512             # mel frames per training crop: whole clips (shorter ones cut sample diversity)
     cond_dropout: float = 0.2   # share of captions replaced by the null caption (CFG)
     val_clips: int = 32
     name: str = "teacher"
