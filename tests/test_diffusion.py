@@ -96,6 +96,28 @@ def test_unet1d_folds_frequency_into_channels():
     assert net(x.flatten(1, 2), torch.zeros(2)).shape == (2, 10, 21)
 
 
+@pytest.mark.parametrize("cfg", [TINY2D, TINY1D])
+def test_global_level_path_loads_old_weights_exactly_then_offsets_each_channel(cfg, tmp_path):
+    from ditto2.train import checkpoint as ckpt
+
+    old = _tiny_denoiser(cfg)
+    ckpt.save_release(tmp_path / "old.safetensors", old, {}, half=False)
+    new = Denoiser(build_network(cfg.replace(global_level=True)))
+    ckpt.load_release(tmp_path / "old.safetensors", new)   # the file has no level.* weights
+    x = _x(2, 2, 5, 16)
+    assert torch.equal(new(x, 3.0), old(x, 3.0))
+    new(x, 3.0).mean().backward()                          # the zero last layer still learns
+    assert new.net.level[-1].weight.grad.abs().sum() > 0
+    _randomise(new.net.level, seed=5)
+    shift = (new(x, 3.0) - old(x, 3.0)).detach()
+    assert shift.abs().max() > 1e-3                        # one offset per clip and channel, flat in (F, T)
+    flat = shift.reshape(2, -1, x.shape[-1]) if cfg is TINY1D else shift.flatten(2)
+    assert torch.allclose(flat, flat[..., :1].expand_as(flat), atol=1e-6)
+    strict = Denoiser(build_network(cfg.replace(channels=(8, 8))))
+    with pytest.raises(InputError, match="do not match"):  # other missing weights are still refused
+        ckpt.load_release(tmp_path / "old.safetensors", strict)
+
+
 def test_config_json_roundtrip_and_factory(tmp_path):
     for cfg in (UNet2DConfig(), TINY2D, UNet1DConfig(), TINY1D, AutoencoderConfig(), EDMConfig()):
         d = json.loads(json.dumps(cfg.to_dict()))

@@ -33,3 +33,11 @@ def test_gate_passes_inside_real_quartiles_and_names_each_miss():
     assert len(misses) == 3
     assert "peakiness" in misses[0] and "notes" in misses[1] and "FD-54" in misses[2]
     assert "| 5.50 (4.5–6.5) | 30 (25–35) |" in _set("good", 12.0, 5.5, 30).row()
+
+
+def test_feature_spread_reads_how_alike_the_clips_are():
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=(64, 54))
+    assert 0.7 < quality.feature_spread(rng.normal(size=(64, 54)), reference) < 1.4
+    alike = rng.normal(size=(64, 54)) * 0.3 + rng.normal(size=54)  # shifted, and a third as varied
+    assert quality.feature_spread(alike, reference) < 0.15

@@ -234,3 +234,17 @@ def test_two_process_training_with_torchrun(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     log = loop.read_log(tmp_path / "run")
     assert log[-1]["step"] == 6 and log[-1]["clips_per_s"] > 0
+
+
+def test_teacher_cli_takes_the_training_noise_levels(tiny_dataset, tmp_path):
+    import json
+
+    from ditto2.cli import main
+
+    run = tmp_path / "teacher"
+    common = ["train", "teacher", "--data", str(tiny_dataset), "--run", str(run), "--crop", "32", "--quiet"]
+    assert main([*common, "--p-std", "0"]) == 2 and not run.exists()
+    assert main([*common, "--p-mean", "-0.5", "--p-std", "1.4", "--steps", "1", "--batch-size", "2",
+                 "--val-every", "0", "--sample-every", "0", "--threads", "1"]) == 0
+    edm = json.loads((run / "config.json").read_text())["task"]["edm"]
+    assert (edm["p_mean"], edm["p_std"]) == (-0.5, 1.4)

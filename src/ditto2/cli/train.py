@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from ditto2.diffusion.edm import EDMConfig
+from ditto2.errors import InputError
 from ditto2.models import AUTOENCODER_FILE, WEIGHTS_DIR
 from ditto2.train.loop import PRECISIONS, LoopConfig
+from ditto2.train.teacher import TEACHER_EDM, default_network
 
 
 def _loop_args(parser, defaults: LoopConfig) -> None:
@@ -68,6 +71,11 @@ def add_commands(sub) -> None:
     teacher.add_argument("--crop", type=int, default=512,
                          help="mel frames per training crop (default 512: whole clips, the length sampled)")
     teacher.add_argument("--cond-dropout", type=float, default=0.2, help="caption dropout for CFG (default 0.2)")
+    teacher.add_argument("--p-mean", type=float, default=TEACHER_EDM.p_mean,
+                         help=f"training noise levels: ln sigma ~ N(p_mean, p_std^2) (default {TEACHER_EDM.p_mean})")
+    teacher.add_argument("--p-std", type=float, default=TEACHER_EDM.p_std, help=f"(default {TEACHER_EDM.p_std})")
+    teacher.add_argument("--global-level", action="store_true",
+                         help="add the net's per-channel mean path (a new run: warm-start it with --init)")
     _loop_args(teacher, TEACHER_LOOP)
     teacher.set_defaults(func=cmd_train_teacher)
 
@@ -121,7 +129,11 @@ def cmd_train_teacher(args) -> None:
 
     cfg = _loop_config(args, TEACHER_LOOP)
     cfg.validate()
-    task = TeacherTask(args.data, args.autoencoder, crop=args.crop, cond_dropout=args.cond_dropout)
+    if not args.p_std > 0:
+        raise InputError(f"--p-std must be positive, got {args.p_std}")
+    network = default_network() | ({"global_level": True} if args.global_level else {})
+    task = TeacherTask(args.data, args.autoencoder, network=network, edm=EDMConfig(p_mean=args.p_mean, p_std=args.p_std),
+                       crop=args.crop, cond_dropout=args.cond_dropout)
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
     print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
 

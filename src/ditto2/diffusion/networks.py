@@ -10,6 +10,12 @@ upsampling to the skip's exact size). Self-attention is optional and only at the
 Conditioning: a caption embedding (``cond_dim``, 384 for the sentence encoder) is projected and added to the
 noise embedding, which drives FiLM scale/shift in every residual block. A row of all zeros is the *null*
 caption: it is replaced by a learned null embedding (see ``edm.CFGDenoiser``); ``cond=None`` means all null.
+
+``global_level``: GroupNorm removes every feature map's mean, so the net hardly sees, and hardly sets, a
+clip's per-channel mean: its overall level. At high noise that mean is the one thing the noisy input still
+says about the clip, and the trained net passes too little of it on, so samples all share one level
+(docs/models.md). This path maps the input's per-channel means (with the embedding) to a per-channel offset
+of the output; its last layer starts at zero, so a net trained without it loads and computes the same.
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ class UNet2DConfig(JsonConfig):
     cond_dim: int = 0                 # 0: unconditional; 384 for a caption embedding
     norm_groups: int = 8
     dropout: float = 0.0
+    global_level: bool = False        # the per-channel mean path (module docstring); zero-initialised
 
     def __post_init__(self):
         if not self.channels:
@@ -111,6 +118,12 @@ class _UNet(nn.Module):
 
         self.norm_out = group_norm(ch, g)
         self.conv_out = zero_init(conv_nd(d, ch, out_ch, 3, padding=1))
+        self.level = None
+        if cfg.global_level:
+            self.level = nn.Sequential(nn.Linear(cfg.in_channels + e, e), nn.SiLU(), zero_init(nn.Linear(e, out_ch)))
+
+    # Parameters a net may lack in older weights: they start at zero, so loading without them is exact.
+    ZERO_START = ("level.",)
 
     def embed(self, c_noise: torch.Tensor, cond: torch.Tensor | None, batch: int) -> torch.Tensor:
         emb = self.noise_emb(c_noise.reshape(-1).expand(batch))
@@ -148,7 +161,16 @@ class _UNet(nn.Module):
             h = torch.cat([h, skip], dim=1)
             for block in blocks:
                 h = block(h, emb)
-        return self.conv_out(F.silu(self.norm_out(h)))
+        out = self.conv_out(F.silu(self.norm_out(h)))
+        if self.level is not None:
+            out = out + self._level_offset(x, emb).view(*out.shape[:2], *([1] * (out.ndim - 2)))
+        return out
+
+    def _level_offset(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        # Per-channel means times sqrt(count): unit scale for pure noise at any sigma and clip size, so the
+        # clip's own mean shows as a departure from it (at high sigma a mean over n values is ~1/sqrt(n) small).
+        means = x.flatten(2).mean(-1) * x[0, 0].numel() ** 0.5
+        return self.level(torch.cat([means, emb], dim=1))
 
     def _mid_attn(self, h):
         return h if self.mid_attn is None else self.mid_attn(h)

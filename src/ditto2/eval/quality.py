@@ -6,7 +6,9 @@ Per clip (5.94 s of audio at 22.05 kHz):
 * **transcribed notes**: the number of notes basic-pitch (ONNX, ships its weights) finds;
 * a **feature vector** of summary statistics (20 band-averaged log-mel means and standard deviations over
   time, 12 chroma means, onset-strength mean and std), whose Fréchet distance between two sets of clips
-  ("FD-54") compares distributions. It is a stand-in until the evaluation issue's FAD on a music embedding.
+  ("FD-54") compares distributions. It is a stand-in until the evaluation issue's FAD on a music embedding;
+  beside it, the **feature spread**: the trace of the set's feature covariance over the reference's, which
+  falls far under 1 when every clip sounds alike (docs/models.md).
 """
 from __future__ import annotations
 
@@ -56,15 +58,23 @@ class SetScore:
     share_with_notes: float    # clips with at least NOTES_FOR_MUSIC transcribed notes
     peakiness_quartiles: tuple[float, float] = (float("nan"), float("nan"))
     notes_quartiles: tuple[float, float] = (float("nan"), float("nan"))
+    spread: float = float("nan")  # trace of the feature covariance / the reference set's
 
     def row(self) -> str:
         (p1, p3), (n1, n3) = self.peakiness_quartiles, self.notes_quartiles
         return (f"| {self.name} | {self.clips} | {self.fd:.1f} | {self.peakiness_median:.2f} ({p1:.1f}–{p3:.1f}) | "
-                f"{self.notes_median:.0f} ({n1:.0f}–{n3:.0f}) | {100 * self.share_with_notes:.0f} % |")
+                f"{self.notes_median:.0f} ({n1:.0f}–{n3:.0f}) | {100 * self.share_with_notes:.0f} % | "
+                f"{self.spread:.2f} |")
 
 
 TABLE_HEADER = ("| set | clips | FD-54 vs reference ↓ | onset peakiness: median (quartiles) | "
-                "basic-pitch notes: median (quartiles) | clips with ≥ 10 notes |\n|---|---|---|---|---|---|")
+                "basic-pitch notes: median (quartiles) | clips with ≥ 10 notes | feature spread vs reference |"
+                "\n|---|---|---|---|---|---|---|")
+
+
+def feature_spread(features: np.ndarray, reference_features: np.ndarray) -> float:
+    """How much a set's clips differ from one another, relative to the reference's: a ratio of covariance traces."""
+    return float(np.trace(np.cov(features, rowvar=False)) / np.trace(np.cov(reference_features, rowvar=False)))
 
 
 def _quartiles(values: np.ndarray) -> tuple[float, float]:
@@ -78,7 +88,7 @@ def score_set(name: str, clips: list[np.ndarray], reference_features: np.ndarray
     peakiness = np.array([onset_peakiness(c) for c in clips])
     return SetScore(name, len(clips), frechet_distance(features, reference_features),
                     float(np.median(peakiness)), float(np.median(notes)), float(np.mean(notes >= NOTES_FOR_MUSIC)),
-                    _quartiles(peakiness), _quartiles(notes))
+                    _quartiles(peakiness), _quartiles(notes), feature_spread(features, reference_features))
 
 
 def gate_misses(generated: SetScore, real: SetScore, noise: SetScore) -> list[str]:

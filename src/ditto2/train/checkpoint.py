@@ -106,11 +106,18 @@ def save_release(path: str | Path, module: torch.nn.Module, config: dict, info: 
 
 
 def load_release(path: str | Path, module: torch.nn.Module) -> dict:
-    """Load release weights into ``module`` (cast to its dtype); returns the metadata."""
+    """Load release weights into ``module`` (cast to its dtype); returns the metadata.
+
+    Parameters the file lacks are accepted only where a submodule lists them in ``ZERO_START`` (paths that
+    start at zero and leave the function unchanged, e.g. a path added to a trained net): they keep their
+    initial values, so the loaded module computes what the released one did."""
     meta = read_meta(path)
     tensors = load_file(str(path))
     reference = module.state_dict()
     cast = {k: v.to(reference[k].dtype) if k in reference else v for k, v in tensors.items()}
+    optional = tuple(f"{name}.{p}" if name else p for name, sub in module.named_modules()
+                     for p in getattr(sub, "ZERO_START", ()))
+    cast |= {k: v for k, v in reference.items() if k not in cast and k.startswith(optional)}
     try:
         module.load_state_dict(cast)
     except RuntimeError as exc:

@@ -37,6 +37,11 @@ def fixed_sigma_losses(denoiser, x0: torch.Tensor, text: torch.Tensor | None) ->
     return out
 
 
+# Training noise levels: EDM's ln sigma ~ N(-1.2, 1.2^2) shifted up by ln 2 for whole 512-frame clips, over
+# which a clip-wide property stays readable to a sigma twice that of a 128-frame crop (docs/models.md).
+TEACHER_EDM = EDMConfig(p_mean=-0.5)
+
+
 def default_network(latent_channels: int = 8) -> dict:
     """The shipped teacher's net: 2-D UNet 48/96/192, (1, 2, 2) blocks, bottleneck attention (docs/networks.md)."""
     return UNet2DConfig(in_channels=latent_channels, cond_dim=384).to_dict()
@@ -47,7 +52,7 @@ class TeacherTask:
     data: str
     autoencoder: str
     network: dict = dataclasses.field(default_factory=default_network)
-    edm: EDMConfig = dataclasses.field(default_factory=EDMConfig)
+    edm: EDMConfig = TEACHER_EDM
     crop: int = 512             # mel frames per training crop: whole clips (shorter ones cut sample diversity)
     cond_dropout: float = 0.2   # share of captions replaced by the null caption (CFG)
     val_clips: int = 32
