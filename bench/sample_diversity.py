@@ -19,8 +19,8 @@ import argparse
 import numpy as np
 import torch
 
-from ditto2.errors import InputError
 from ditto2.distill.samplers import sample_one_step
+from ditto2.errors import InputError
 from ditto2.models import Teacher, load_student_for
 from ditto2.train.data import SplitArrays
 
@@ -55,22 +55,22 @@ def main() -> None:
     print(f"{args.clips} clips per set; unconditional, {args.steps} Heun steps\n")
     print("| set | mel frames | between-clip spread | within-clip spread | between-clip, generated / real |")
     print("|---|---|---|---|---|")
+    models = [(where, Teacher.load(where)) for where in args.models]
+    sets = {}  # row name -> (teacher, student or None), loaded once for every length
+    for where, teacher in models:
+        label = where or "shipped"
+        sets[f"teacher {teacher.info.get('steps', '?')} steps ({label})"] = (teacher, None)
+        for method in filter(None, args.students.split(",")):
+            try:
+                sets[f"{method} student, 1 step ({label})"] = (teacher, load_student_for(where, method))
+            except InputError as err:  # e.g. a teacher checkpoint with no students distilled from it yet
+                print(f"<!-- {method} student of {label} skipped: {err} -->")
     for frames in (int(f) for f in args.frames.split(",")):
         real_between, real_within = spreads(real[..., :frames])
         print(f"| real validation clips | {frames} | {real_between:.3f} | {real_within:.3f} | 1 |")
-        for models in args.models:
-            teacher = Teacher.load(models)
-            where = models or "shipped"
-            sets = {f"teacher {teacher.info.get('steps', '?')} steps ({where})": None}
-            for method in filter(None, args.students.split(",")):
-                try:
-                    sets[f"{method} student, 1 step ({where})"] = load_student_for(models, method)
-                except InputError as err:  # e.g. a teacher checkpoint with no students distilled from it yet
-                    print(f"<!-- {method} student of {where} skipped: {err} -->")
-            for name, student in sets.items():
-                between, within = spreads(generated(teacher, args.clips, frames, args.steps, student))
-                print(f"| {name} | {frames} | {between:.3f} | {within:.3f} | {between / real_between:.2f} |")
-
+        for name, (teacher, student) in sets.items():
+            between, within = spreads(generated(teacher, args.clips, frames, args.steps, student))
+            print(f"| {name} | {frames} | {between:.3f} | {within:.3f} | {between / real_between:.2f} |")
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 
 from ditto2.diffusion.edm import EDMConfig
-from ditto2.errors import InputError
 from ditto2.models import AUTOENCODER_FILE, WEIGHTS_DIR
 from ditto2.train.loop import PRECISIONS, LoopConfig
 from ditto2.train.teacher import TEACHER_EDM, default_network
@@ -129,8 +128,6 @@ def cmd_train_teacher(args) -> None:
 
     cfg = _loop_config(args, TEACHER_LOOP)
     cfg.validate()
-    if not args.p_std > 0:
-        raise InputError(f"--p-std must be positive, got {args.p_std}")
     network = default_network() | ({"global_level": True} if args.global_level else {})
     task = TeacherTask(args.data, args.autoencoder, network=network, edm=EDMConfig(p_mean=args.p_mean, p_std=args.p_std),
                        crop=args.crop, cond_dropout=args.cond_dropout)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ditto2.diffusion._config import JsonConfig
+from ditto2.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +27,10 @@ class EDMConfig(JsonConfig):
     sigma_max: float = 80.0
     p_mean: float = -1.2        # training: ln(sigma) ~ N(p_mean, p_std^2)
     p_std: float = 1.2
+
+    def __post_init__(self):
+        if not self.p_std > 0:
+            raise InputError(f"the training noise spread p_std must be positive, got {self.p_std}")
 
 
 def _sigma_batch(sigma, x: torch.Tensor) -> torch.Tensor:
