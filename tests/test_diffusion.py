@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ditto2.diffusion import (AutoencoderConfig, CFGDenoiser, Denoiser, EDMConfig, MelAutoencoder, UNet1D,
-                              UNet1DConfig, UNet2D, UNet2DConfig, build_network, drop_cond, edm_loss,
+                              UNet1DConfig, UNet2D, UNet2DConfig, build_network, drop_cond, edm_loss, training_sigmas,
                               invert_ddim, karras_sigmas, latent_stats, network_config, sample_euler,
                               sample_euler_ancestral, sample_heun)
 from ditto2.errors import InputError
@@ -194,6 +194,18 @@ def test_edm_loss_decreases_with_adam():
     assert evaluate() < 0.7 * before
     per = edm_loss(den, data, reduction="none", generator=g)
     assert per.shape == (4,)
+
+
+def test_training_sigmas_put_the_high_share_on_the_high_range():
+    g = torch.Generator().manual_seed(0)
+    plain = training_sigmas(4000, EDMConfig(p_mean=-0.5), g)
+    mixed = training_sigmas(4000, EDMConfig(p_mean=-0.5, high_share=0.25, high_sigma_min=5.0), g)
+    assert (plain > 20).float().mean() < 0.01
+    high = mixed[mixed >= 5]
+    assert 0.25 < (mixed >= 5).float().mean() < 0.32 and high.max() <= 80
+    assert 0.4 < (high > 20).float().mean() < 0.6  # log-uniform on [5, 80]: half above 20
+    with pytest.raises(InputError):
+        EDMConfig(high_share=1.2)
 
 
 # -- samplers ---------------------------------------------------------------------------------------

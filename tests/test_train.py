@@ -244,7 +244,8 @@ def test_teacher_cli_takes_the_training_noise_levels(tiny_dataset, tmp_path):
     run = tmp_path / "teacher"
     common = ["train", "teacher", "--data", str(tiny_dataset), "--run", str(run), "--crop", "32", "--quiet"]
     assert main([*common, "--p-std", "0"]) == 2 and not run.exists()
-    assert main([*common, "--p-mean", "-0.5", "--p-std", "1.4", "--steps", "1", "--batch-size", "2",
+    assert main([*common, "--high-share", "1.5"]) == 2 and not run.exists()
+    assert main([*common, "--p-mean", "-0.5", "--p-std", "1.4", "--high-share", "0.25", "--steps", "1", "--batch-size", "2",
                  "--val-every", "0", "--sample-every", "0", "--threads", "1"]) == 0
     edm = json.loads((run / "config.json").read_text())["task"]["edm"]
-    assert (edm["p_mean"], edm["p_std"]) == (-0.5, 1.4)
+    assert (edm["p_mean"], edm["p_std"], edm["high_share"]) == (-0.5, 1.4, 0.25)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from ditto2.diffusion.edm import EDMConfig
 from ditto2.models import AUTOENCODER_FILE, WEIGHTS_DIR
 from ditto2.train.loop import PRECISIONS, LoopConfig
 from ditto2.train.teacher import TEACHER_EDM, default_network
@@ -73,6 +72,11 @@ def add_commands(sub) -> None:
     teacher.add_argument("--p-mean", type=float, default=TEACHER_EDM.p_mean,
                          help=f"training noise levels: ln sigma ~ N(p_mean, p_std^2) (default {TEACHER_EDM.p_mean})")
     teacher.add_argument("--p-std", type=float, default=TEACHER_EDM.p_std, help=f"(default {TEACHER_EDM.p_std})")
+    teacher.add_argument("--high-share", type=float, default=TEACHER_EDM.high_share,
+                         help="share of training noise levels drawn log-uniform on [--high-sigma-min, 80] "
+                         f"instead (default {TEACHER_EDM.high_share})")
+    teacher.add_argument("--high-sigma-min", type=float, default=TEACHER_EDM.high_sigma_min,
+                         help=f"(default {TEACHER_EDM.high_sigma_min})")
     teacher.add_argument("--global-level", action="store_true",
                          help="add the net's per-channel mean path (a new run: warm-start it with --init)")
     _loop_args(teacher, TEACHER_LOOP)
@@ -129,10 +133,14 @@ def cmd_train_teacher(args) -> None:
     cfg = _loop_config(args, TEACHER_LOOP)
     cfg.validate()
     network = default_network() | ({"global_level": True} if args.global_level else {})
-    task = TeacherTask(args.data, args.autoencoder, network=network, edm=EDMConfig(p_mean=args.p_mean, p_std=args.p_std),
-                       crop=args.crop, cond_dropout=args.cond_dropout)
+    task = TeacherTask(args.data, args.autoencoder, network=network, edm=_teacher_edm(args), crop=args.crop, cond_dropout=args.cond_dropout)
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
     print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
+
+
+def _teacher_edm(args):
+    return dataclasses.replace(TEACHER_EDM, p_mean=args.p_mean, p_std=args.p_std, high_share=args.high_share,
+                               high_sigma_min=args.high_sigma_min)
 
 
 def cmd_train_clap(args) -> None:

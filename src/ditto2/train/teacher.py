@@ -82,8 +82,7 @@ class TeacherTask:
 
     def loss(self, model, batch, generator):
         cond = drop_cond(batch["text"], self.cond_dropout, generator)
-        return edm_loss(model, batch["latent"], cond, p_mean=self.edm.p_mean, p_std=self.edm.p_std,
-                        generator=generator)
+        return edm_loss(model, batch["latent"], cond, edm=self.edm, generator=generator)
 
     @torch.no_grad()
     def validate(self, ema) -> dict:
