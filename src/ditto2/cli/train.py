@@ -133,7 +133,8 @@ def cmd_train_teacher(args) -> None:
     cfg = _loop_config(args, TEACHER_LOOP)
     cfg.validate()
     network = default_network() | ({"global_level": True} if args.global_level else {})
-    task = TeacherTask(args.data, args.autoencoder, network=network, edm=_teacher_edm(args), crop=args.crop, cond_dropout=args.cond_dropout)
+    task = TeacherTask(args.data, args.autoencoder, network=network, edm=_teacher_edm(args), crop=args.crop,
+                       cond_dropout=args.cond_dropout)
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
     print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
 
