@@ -72,5 +72,6 @@ def main() -> None:
             between, within = spreads(generated(teacher, args.clips, frames, args.steps, student))
             print(f"| {name} | {frames} | {between:.3f} | {within:.3f} | {between / real_between:.2f} |")
 
+
 if __name__ == "__main__":
     main()

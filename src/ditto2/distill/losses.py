@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ditto2.diffusion._config import JsonConfig
-from ditto2.diffusion.edm import EDMConfig, _bcast
+from ditto2.diffusion.edm import EDMConfig, _bcast, training_sigmas
 from ditto2.errors import InputError
 
 SOLVERS = ("heun", "euler")
@@ -145,10 +145,11 @@ def _ctd_levels(grid: torch.Tensor, config: CTDConfig, b: int, generator: torch.
 
 
 def _dsm_levels(base, b: int, generator: torch.Generator, device) -> torch.Tensor:
-    """EDM's training distribution of sigma (the teacher's), inside the student's range."""
-    edm = EDMConfig.from_dict(base.config.edm)
-    ln = torch.randn(b, generator=generator, device=generator.device).to(device) * edm.p_std + edm.p_mean
-    return ln.exp().clamp(base.sigma_min, base.sigma_max)
+    """The teacher's log-normal training distribution of sigma, inside the student's range. Without its
+    high-noise share: that share mends the teacher's overall level at high sigma, while the DSM term only keeps
+    the student's score knowledge (and every student so far was distilled without it)."""
+    edm = dataclasses.replace(EDMConfig.from_dict(base.config.edm), high_share=0.0)
+    return training_sigmas(b, edm, generator).to(device).clamp(base.sigma_min, base.sigma_max)
 
 
 def ctd_loss(student: nn.Module, teacher, x0: torch.Tensor, cond: torch.Tensor | None = None, *,
