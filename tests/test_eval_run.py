@@ -126,6 +126,18 @@ def test_report_files_means_and_fad(scored):
     assert set(SCORERS) == {"intensity", "melody", "structure", "context", "seams", "loop", "text"}
 
 
+def test_musicality_of_every_generated_file(scored):
+    root, result, files = scored
+    assert result["musicality"]["files"] == 9 and "baseline" not in result and "kept" not in result
+    assert all(set(r["musicality"]) == {"onset_peakiness", "notes_per_clip", "peak_persistence"}
+               for r in files.values())
+    assert files["tune_own.wav"]["musicality"]["notes_per_clip"] >= 8  # ten sine notes
+    assert files["cresc_own.wav"]["musicality"]["peak_persistence"] > 0.8  # one held sine
+    table = (root / "out" / "eval.md").read_text()
+    assert "| onset peakiness | notes / 5.94 s | peak persistence |" in table and "(median)" in table
+    assert "| figure | this set |" in table and "| kept |" not in table  # no baseline: absolute figures only
+
+
 # --- bad input --------------------------------------------------------------------------------------
 
 def expect_error(folder, match, **kwargs):
@@ -152,6 +164,10 @@ def test_bad_folders_and_sidecars(tmp_path):
     expect_error(tmp_path / "f", r"x\.json: seam/loop targets .* --real-seams")
     write(tmp_path / "g", "x", wave, sidecar="[1, 2]")
     expect_error(tmp_path / "g", r"x\.json: expected a JSON object")
+    write(tmp_path / "h", "x", wave)
+    expect_error(tmp_path / "h", r"audio folder not found: .*nowhere", baseline=tmp_path / "nowhere")
+    write(tmp_path / "i", "x", sine(440, 0.05))
+    expect_error(tmp_path / "i", r"x\.wav \(musicality\): .*shorter than two STFT frames", plots=False)
 
 
 def test_fad_needs_one_sample_rate(tmp_path):
@@ -170,10 +186,18 @@ def test_cli_run(tmp_path, capsys, one_thread):
     write(tmp_path / "gen", "c", wave, {"intensity": {"db": level.tolist()}})
     write(tmp_path / "ref", "r0", sine(220, 1.0))
     write(tmp_path / "ref", "r1", sine(330, 1.0))
+    write(tmp_path / "base", "u0", sine(440, 1.0))  # the "uncontrolled" set
+    write(tmp_path / "base", "u1", sine(494, 1.0))
     out = tmp_path / "out"
     assert main(["eval", "run", str(tmp_path / "gen"), "--reference", str(tmp_path / "ref"), "--embedder", "logmel",
-                 "--out", str(out), "--no-plots"]) == 0
-    assert json.loads((out / "eval.json").read_text())["fad"]["reference"]["files"] == 2
+                 "--out", str(out), "--no-plots", "--baseline", str(tmp_path / "base")]) == 0
+    saved = json.loads((out / "eval.json").read_text())
+    assert saved["fad"]["reference"]["files"] == 2 and saved["baseline"]["musicality"]["files"] == 2
+    assert saved["kept"]["fad"] == pytest.approx(saved["fad"]["fad"] / saved["baseline"]["fad"]["fad"])
+    assert saved["kept"]["peak_persistence"] == pytest.approx(
+        saved["musicality"]["median"]["peak_persistence"] / saved["baseline"]["musicality"]["median"]["peak_persistence"])
+    table = (out / "eval.md").read_text()
+    assert "(2 files) | kept |" in table and "| FAD (logmel-projection-16d-seed0) ↓ |" in table
     capsys.readouterr()
     (tmp_path / "gen" / "c.json").write_text('{"targets": {"intensity": {"db": [1, 2]}, "colour": "red"}}')
     assert main(["eval", "run", str(tmp_path / "gen"), "--out", str(out)]) == 2

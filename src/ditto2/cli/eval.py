@@ -27,7 +27,7 @@ def add_commands(sub) -> None:
     f.set_defaults(func=cmd_fad)
 
     r = ev.add_parser("run", help="score a folder of generated audio against the targets in each file's "
-                                  "sidecar JSON, and (with --reference) its FAD")
+                                  "sidecar JSON, its musicality, and (with --reference) its FAD")
     r.add_argument("generated", help="folder of generated audio; X.wav may have a sidecar X.json")
     r.add_argument("--reference", default=None, help="folder of real audio: FAD of the generated set against it "
                                                      "(and the real jumps for seams, unless --real-seams)")
@@ -35,6 +35,9 @@ def add_commands(sub) -> None:
                    help="FAD embedding (musicnn needs `make eval-env`; logmel is for smoke tests)")
     r.add_argument("--real-seams", default=None, metavar="REF_DIR",
                    help="folder of real music whose internal jumps every seam is compared with")
+    r.add_argument("--baseline", default=None, metavar="DIR",
+                   help="folder of uncontrolled clips of the same model and seeds: the musicality (and with "
+                        "--reference the FAD) of this set beside theirs, as 'quality kept' ratios")
     r.add_argument("--out", default=None, help="folder for eval.json, eval.md and plots/ (default: GENERATED/eval)")
     r.add_argument("--no-plots", action="store_true", help="skip the per-file plots")
     r.add_argument("--models", default=None, help="folder with the evaluation CLAP model for text targets "
@@ -74,7 +77,7 @@ def cmd_run(args) -> None:
     out = args.out if args.out is not None else str(Path(args.generated) / "eval")
     embedder = make_embedder(args.embedder, args.seed, args.models) if args.reference is not None else None
     result = evaluate(args.generated, out, reference=args.reference, embedder=embedder, real_seams=args.real_seams,
-                      plots=not args.no_plots, seed=args.seed, models_dir=args.models)
+                      plots=not args.no_plots, seed=args.seed, models_dir=args.models, baseline=args.baseline)
     print((Path(out) / "eval.md").read_text())
     print(f"wrote {Path(out) / 'eval.json'} ({result['files']} files)")
 

@@ -19,15 +19,9 @@ import numpy as np
 from ditto2.audio import mel as M
 from ditto2.eval.fad import frechet_distance  # moved to eval/fad.py; the name stays public here
 from ditto2.eval.melody import Transcriber
+from ditto2.eval.musicality import onset_peakiness  # moved to eval/musicality.py; the name stays public here
 
 NOTES_FOR_MUSIC = 10  # a clip "has notes" when basic-pitch finds at least this many
-
-
-def onset_peakiness(audio: np.ndarray) -> float:
-    import librosa
-
-    strength = librosa.onset.onset_strength(y=audio, sr=M.SAMPLE_RATE, hop_length=M.HOP)
-    return float(np.percentile(strength, 95) / max(np.median(strength), 1e-8))
 
 
 def clip_features(audio: np.ndarray) -> np.ndarray:

@@ -20,6 +20,12 @@ loop           the same ``loop_*`` measures at the seam of the audio played twic
 text           not scored yet (see ``SCORERS``)
 =============  ================================================================================
 
+Every generated file also gets the musicality measures of ``ditto2.eval.musicality`` (onset peakiness,
+transcribed notes per 5.94 s, spectral peak persistence), on the generated clip (the sidecar's ``clip``
+before assembly when it names one, so a real reference pasted around it does not count), summarised per set
+as medians and quartiles. With ``baseline`` (a folder of uncontrolled clips of the same model and seeds) the
+same figures of that set, its FAD, and the "quality kept" ratios (this set / the uncontrolled set) are added.
+
 Files without a sidecar (or without ``targets``) only enter the FAD. Audio files that a sidecar names
 (a context's ``audio`` or ``reference``) are inputs, not generated clips: they are left out of the
 scored set and of the FAD. The whole folder is validated (sidecars parsed, referenced files found)
@@ -415,6 +421,18 @@ def score_item(item: Item, ctx: RunContext, plot_dir: Path | None) -> dict:
     return record
 
 
+def item_musicality(item: Item, ctx: RunContext) -> dict:
+    """The musicality measures of a generated clip (the sidecar's "clip" before assembly, else the file)."""
+    from ditto2.audio.io import read_audio
+    from ditto2.eval.musicality import clip_musicality
+
+    try:
+        measures = clip_musicality(read_audio(item.clip or item.audio), ctx.transcriber)
+    except InputError as exc:
+        raise InputError(f"{item.audio} (musicality): {exc}") from None
+    return {k: _clean(v) for k, v in measures.items()}
+
+
 def summarise(records: list[dict]) -> dict:
     """Mean of each metric over the files that have it (None values, e.g. an undefined r, are counted apart)."""
     names = [m for s in SCORERS.values() for m in s.metrics]
@@ -479,16 +497,44 @@ def seam_fad(items, reference, embedder, seed: int = 0) -> dict | None:
     return out
 
 
+def set_fad(reference, items, embedder, seed: int = 0) -> dict:
+    """FAD of a set's generated files against the reference folder, with both sets' sizes."""
+    from ditto2.eval.fad import fad
+
+    if embedder is None:
+        raise InputError("FAD: give an embedder (--embedder logmel or musicnn)")
+    return {**fad(reference, [it.audio for it in items], embedder, seed=seed).to_dict(),
+            "reference_folder": str(reference)}
+
+
+def set_figures(scored: dict) -> dict:
+    """The figures a "kept" ratio compares: each musicality median, and the FAD (None without a reference)."""
+    return {**scored["musicality"]["median"], "fad": scored["fad"]["fad"] if "fad" in scored else None}
+
+
+def score_baseline(folder, items, ctx: RunContext, reference=None, embedder=None, seed: int = 0) -> dict:
+    """The uncontrolled set of the same model and seeds: its musicality and, with a reference, its FAD."""
+    from ditto2.eval.musicality import set_musicality
+
+    out = {"folder": str(folder), "musicality": set_musicality([item_musicality(it, ctx) for it in items])}
+    if reference is not None:
+        out["fad"] = set_fad(reference, items, embedder, seed)
+    return out
+
+
 def evaluate(generated: str | Path, out_dir: str | Path, *, reference: str | Path | None = None,
              embedder=None, real_seams: str | Path | None = None, plots: bool = True, seed: int = 0,
-             progress: bool = True, models_dir: str | Path | None = None) -> dict:
-    """Score every clip of ``generated``; write ``eval.json``, ``eval.md`` and ``plots/`` into ``out_dir``."""
+             progress: bool = True, models_dir: str | Path | None = None, baseline: str | Path | None = None) -> dict:
+    """Score every clip of ``generated``; write ``eval.json``, ``eval.md`` and ``plots/`` into ``out_dir``.
+    ``baseline``: a folder of uncontrolled clips of the same model and seeds, for the "quality kept" ratios."""
     from tqdm import tqdm
 
     from ditto2.eval.fad import list_audio
+    from ditto2.eval.musicality import kept, set_musicality
 
     generated, out_dir = Path(generated), Path(out_dir)
     items, auxiliary = collect(generated)
+    baseline_items = collect(baseline)[0] if baseline is not None else None  # fail now, not after scoring
     if reference is not None:
         list_audio(reference)  # fail now, not after scoring, on a missing or empty reference folder
     seams_from = real_seams if real_seams is not None else reference
@@ -500,21 +546,21 @@ def evaluate(generated: str | Path, out_dir: str | Path, *, reference: str | Pat
         list_audio(seams_from)
     ctx = RunContext(Path(seams_from) if seams_from is not None else None, seed=seed, models_dir=models_dir)
     plot_dir = out_dir / "plots" if plots else None
-    records = [score_item(it, ctx, plot_dir) for it in tqdm(items, desc="scoring", unit="file", disable=not progress)]
+    records = [dict(score_item(it, ctx, plot_dir), musicality=item_musicality(it, ctx))
+               for it in tqdm(items, desc="scoring", unit="file", disable=not progress)]
     result = {"generated": str(generated), "files": len(items), "auxiliary_files": [p.name for p in auxiliary],
-              "per_file": records, "means": summarise(records)}
+              "per_file": records, "means": summarise(records),
+              "musicality": set_musicality([r["musicality"] for r in records])}
     if seams_from is not None and needing:
         result["real_seams"] = {"folder": str(seams_from), "jumps": int(ctx.real_jumps[0].size)}
     if reference is not None:
-        from ditto2.eval.fad import fad
-
-        if embedder is None:
-            raise InputError("FAD: give an embedder (--embedder logmel or musicnn)")
-        result["fad"] = fad(reference, [it.audio for it in items], embedder, seed=seed).to_dict()
-        result["fad"]["reference_folder"] = str(reference)
+        result["fad"] = set_fad(reference, items, embedder, seed)
         joins = seam_fad(items, reference, embedder, seed)
         if joins is not None:
             result["seam_fad"] = joins
+    if baseline is not None:
+        result["baseline"] = score_baseline(baseline, baseline_items, ctx, reference, embedder, seed)
+        result["kept"] = kept(set_figures(result), set_figures(result["baseline"]))
     write_json(out_dir / "eval.json", result)
     (out_dir / "eval.md").write_text(markdown(result))
     return result
@@ -537,20 +583,51 @@ def _fmt(value) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
 
 
+def file_table(result: dict, present: list[str]) -> list[str]:
+    """One row per file, its control metrics then its musicality; the last row the means (musicality: medians)."""
+    from ditto2.eval.musicality import MEASURES, TITLES
+
+    means, median = result["means"], result["musicality"]["median"]
+    lines = ["| file | s | " + " | ".join([COLUMNS[c] for c in present] + [TITLES[m] for m in MEASURES]) + " |",
+             "|---|---|" + "---|" * (len(present) + len(MEASURES))]
+    for r in result["per_file"]:
+        cells = [_fmt(r["metrics"][c]) if c in r["metrics"] else "" for c in present]
+        cells += [_fmt(r["musicality"][m]) for m in MEASURES]
+        lines.append(f"| {r['file']} | {r['seconds']:.2f} | " + " | ".join(cells) + " |")
+    cells = [f"**{_fmt(means[c]['mean'])}** (n={means[c]['files']})" if c in means else "" for c in present]
+    cells += [f"**{_fmt(median[m])}** (median)" for m in MEASURES]
+    return lines + ["| **mean** | | " + " | ".join(cells) + " |", ""]
+
+
+def _spread(summary: dict, measure: str) -> str:
+    q1, q3 = summary["quartiles"][measure]
+    return f"{_fmt(summary['median'][measure])} ({_fmt(q1)}–{_fmt(q3)})"
+
+
+def musicality_lines(result: dict) -> list[str]:
+    """The set's musicality; with a baseline, beside the uncontrolled set's and the "kept" ratio."""
+    from ditto2.eval.musicality import MEASURES, TITLES
+
+    own, base = result["musicality"], result.get("baseline")
+    lines = [f"Musicality of the generated clips, median (quartiles) over {own['files']} files"
+             + ("; kept = this set / the uncontrolled set:" if base else ":"), ""]
+    if base is None:
+        rows = [f"| {TITLES[m]} | {_spread(own, m)} |" for m in MEASURES]
+        return lines + ["| figure | this set |", "|---|---|"] + rows + [""]
+    kept = result["kept"]
+    rows = [(TITLES[m], _spread(own, m), _spread(base["musicality"], m), kept[m]) for m in MEASURES]
+    if kept["fad"] is not None:
+        rows.append((f"FAD ({result['fad']['embedder']}) ↓", _fmt(result["fad"]["fad"]), _fmt(base["fad"]["fad"]),
+                     kept["fad"]))
+    head = f"| figure | this set | uncontrolled `{base['folder']}` ({base['musicality']['files']} files) | kept |"
+    return lines + [head, "|---|---|---|---|"] + [f"| {a} | {b} | {c} | {_fmt(k)} |" for a, b, c, k in rows] + [""]
+
+
 def markdown(result: dict) -> str:
     records = result["per_file"]
     present = [c for c in COLUMNS if any(c in r["metrics"] for r in records)]
-    lines = [f"# Evaluation of `{result['generated']}` ({result['files']} files)", ""]
-    if present:
-        lines += ["| file | s | " + " | ".join(COLUMNS[c] for c in present) + " |",
-                  "|---|---|" + "---|" * len(present)]
-        for r in records:
-            cells = [_fmt(r["metrics"][c]) if c in r["metrics"] else "" for c in present]
-            lines.append(f"| {r['file']} | {r['seconds']:.2f} | " + " | ".join(cells) + " |")
-        means = result["means"]
-        cells = [f"**{_fmt(means[c]['mean'])}** (n={means[c]['files']})" if c in means else "" for c in present]
-        lines += ["| **mean** | | " + " | ".join(cells) + " |", ""]
-    else:
+    lines = [f"# Evaluation of `{result['generated']}` ({result['files']} files)", ""] + file_table(result, present)
+    if not present:
         lines += ["No file has a sidecar with scored targets.", ""]
     unscored = sorted({k for r in records for k in r["unscored"]})
     if unscored:
@@ -568,4 +645,4 @@ def markdown(result: dict) -> str:
         j = result["seam_fad"]
         lines += [(f"Seam FAD: {j['windows']} windows of {j['window_s']:g} s straddling joins against "
                    f"{j['real_windows']} random real windows: **{j['fad']:.4g}**."), ""]
-    return "\n".join(lines)
+    return "\n".join(lines + musicality_lines(result))
