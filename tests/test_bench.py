@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ditto2.bench import Condition, run_bench
+from ditto2.bench import Condition, baseline_row, run_bench
 from ditto2.cli import main
 from ditto2.errors import InputError
 from ditto2.eval.embedders import LogMelProjection
@@ -13,11 +13,35 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_conditions_parse_and_name_themselves():
-    for text in ("ditto", "none-teacher", "none-ctd-k4", "ditto2-cd-k1"):
+    for text in ("ditto", "none-teacher", "none-ctd-k4", "ditto2-cd-k1", "ditto2-ctd-k2-r3"):
         assert Condition.parse(text).name == text
-    for bad in ("ditto2", "ditto2-xx-k1", "ditto2-ctd-4", "fast"):
+    assert Condition.parse("ditto2-ctd-k2-r3").refine_steps == 3 and Condition.parse("ditto2-ctd-k2").refine_steps == 0
+    for bad in ("ditto2", "ditto2-xx-k1", "ditto2-ctd-4", "fast", "ditto2-ctd-k1-r3", "none-ctd-k2-r3",
+                "ditto2-ctd-k2-r0", "ditto2-ctd-k2-x3"):
         with pytest.raises(InputError, match="condition"):
             Condition.parse(bad)
+
+
+def test_fresh_targets_are_seeded_and_differ_from_the_tuning_set():
+    from ditto2.bench import FRESH_DB, INTENSITY_CURVES, fresh_curves
+
+    curves = fresh_curves(8, seed=1000)
+    assert curves == fresh_curves(8, seed=1000) and curves != fresh_curves(8, seed=1001)
+    assert all(2 <= len(c) <= 5 and all(FRESH_DB[0] <= v <= FRESH_DB[1] for v in c) for c in curves)
+    assert not any(c in INTENSITY_CURVES.values() for c in curves)
+
+
+def test_each_row_is_compared_with_the_uncontrolled_row_of_its_model():
+    rows = [{"task": t, "condition": c} for t, c in (
+        ("intensity", "none-ctd-k4"), ("intensity", "none-ctd-k1"), ("intensity", "none-teacher"),
+        ("intensity", "ditto2-ctd-k1"), ("intensity", "ditto2-ctd-k2"), ("intensity", "ditto"),
+        ("intensity", "ditto2-cd-k1"), ("melody", "none-ctd-k2"), ("melody", "ditto2-ctd-k1"))]
+    base = {(r["task"], r["condition"]): (baseline_row(r, rows) or {}).get("condition") for r in rows}
+    assert base[("intensity", "ditto2-ctd-k1")] == "none-ctd-k1"  # the same decode steps first
+    assert base[("intensity", "ditto2-ctd-k2")] == "none-ctd-k4"  # else the first uncontrolled row of the model
+    assert base[("intensity", "ditto")] == "none-teacher" and base[("intensity", "none-ctd-k4")] == "none-ctd-k4"
+    assert base[("intensity", "ditto2-cd-k1")] is None  # no uncontrolled CD row
+    assert base[("melody", "ditto2-ctd-k1")] == "none-ctd-k2"  # within the task
 
 
 def test_bench_generates_times_and_scores_each_condition(tiny_models_dir, tiny_dataset, tmp_path):
@@ -37,6 +61,16 @@ def test_bench_generates_times_and_scores_each_condition(tiny_models_dir, tiny_d
     assert all(r["metrics"]["loop_flux_ratio"] >= 0 for r in loop)
     table = (tmp_path / "results.md").read_text()
     assert "ditto2-ctd-k1" in table and "loop jump" in table and "seam jump" in table
+    assert all(set(r["musicality"]) == {"onset_peakiness", "notes_per_clip", "peak_persistence"}
+               for r in result["rows"])
+    rows = {r["condition"]: r for r in intensity}
+    none, ctd, cd = rows["none-ctd-k2"], rows["ditto2-ctd-k1"], rows["ditto2-cd-k2"]
+    assert none["baseline"] == ctd["baseline"] == "none-ctd-k2" and cd["baseline"] is None and cd["kept"] is None
+    assert ctd["kept"]["fad"] == pytest.approx(ctd["fad"] / none["fad"])
+    assert ctd["kept"]["onset_peakiness"] == pytest.approx(ctd["musicality"]["onset_peakiness"]
+                                                           / none["musicality"]["onset_peakiness"])
+    assert "| FAD (kept) | onset peakiness (kept) | notes / 5.94 s (kept) | peak persistence (kept) |" in table
+    assert f"| {none['fad']:.3g} (1) |" in table  # the uncontrolled row against itself
     assert (tmp_path / "tradeoff.png").is_file()
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["rows"][0]["condition"] == "none-ctd-k2"

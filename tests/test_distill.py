@@ -327,3 +327,109 @@ def test_distill_task_refuses_a_teacher_of_another_autoencoder(tiny_models, tmp_
         DistillTask(str(data), str(teacher), str(other), method="cd")
     with pytest.raises(InputError, match="--method"):
         DistillTask(str(data), str(teacher), str(other), method="dmd")
+
+
+# --- CTD's trajectory term: teacher ODE states at the decode levels, and the jumps the decodes chain ---
+
+def _gaussian_ode(x_T, sigma, sigma_max=80.0):
+    """The exact probability-flow ODE solution of GaussianTeacher's data from x_T at sigma_max."""
+    mu, s0 = GaussianTeacher.MU, GaussianTeacher.S0
+    return mu + ((s0 ** 2 + sigma ** 2) / (s0 ** 2 + sigma_max ** 2)) ** 0.5 * (x_T - mu)
+
+
+def test_trajectory_states_are_the_teacher_ode_at_the_decode_levels():
+    from ditto2.distill.samplers import decode_sigmas
+    from ditto2.distill.trajectories import TrajectoryConfig, solve, stored_levels
+
+    teacher, config = GaussianTeacher(), TrajectoryConfig(decode_steps=(1, 2, 4), substeps=16)
+    student = Student.from_teacher(random_teacher(), "ctd")
+    levels = stored_levels(teacher, config.finest)
+    assert levels == pytest.approx(decode_sigmas(student, 4)) and levels[0] == 80.0 and levels[-1] == 0.0
+    x_T = _x_T([5, 6])
+    states = solve(teacher, x_T, None, config)
+    assert states.shape == (2, 5, *SHAPE) and torch.equal(states[:, 0], x_T)
+    for j, sigma in enumerate(levels):
+        torch.testing.assert_close(states[:, j], _gaussian_ode(x_T, sigma), rtol=0, atol=1e-2)  # Heun's error
+    assert config.jumps() == [[(0, 4)], [(0, 2), (2, 4)], [(0, 1), (1, 2), (2, 3), (3, 4)]]
+
+
+def test_trajectory_config_errors():
+    from ditto2.distill.trajectories import TrajectoryConfig
+
+    with pytest.raises(InputError, match="divide the largest"):
+        TrajectoryConfig(decode_steps=(2, 3))
+    with pytest.raises(InputError, match="positive integers"):
+        TrajectoryConfig(decode_steps=(0, 2))
+    with pytest.raises(InputError, match="substeps"):
+        TrajectoryConfig(substeps=0)
+
+
+def test_trajectory_term_teaches_the_decodes_the_teacher_ode():
+    """On the Gaussian toy, the 1- and 2-step decodes of fresh x_T come much closer to the exact ODE solution,
+    and closer than with the CTM loss alone."""
+    from ditto2.distill.trajectories import TrajectoryBank, TrajectoryConfig, solve, stored_levels
+
+    teacher, config = GaussianTeacher(), TrajectoryConfig(decode_steps=(1, 2), batch=8, substeps=8)
+    x_T = _x_T(range(100, 164))
+    bank = TrajectoryBank(solve(teacher, x_T, None, config).numpy().astype(np.float16), None,
+                          stored_levels(teacher, config.finest), config)
+    ctd = CTDConfig(levels=10, max_teacher_steps=2, distance="l2", dsm_weight=0.0)
+    held_out = _x_T(range(500, 508))
+
+    def train(use_bank: bool):
+        student = Student.from_teacher(random_teacher(1, dataclasses.replace(TINY, cond_dim=0)), "ctd")
+        student.requires_grad_(True)
+        opt = torch.optim.Adam(student.parameters(), lr=3e-3)
+        for step in range(60):
+            g = torch.Generator().manual_seed(step)
+            loss = ctd_loss(student, teacher, _toy_data(step), generator=g, config=ctd,
+                            trajectory=bank.draw(g, "cpu") if use_bank else None, trajectory_weight=4.0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return student
+
+    def decode_error(student):
+        with torch.no_grad():
+            return [float((sample_student(student, held_out, k) - _gaussian_ode(held_out, 0.0)).square().mean())
+                    for k in (1, 2)]
+
+    before = decode_error(Student.from_teacher(random_teacher(1, dataclasses.replace(TINY, cond_dim=0)), "ctd"))
+    with_bank, without = decode_error(train(True)), decode_error(train(False))
+    assert all(a < 0.3 * b for a, b in zip(with_bank, before)), (before, with_bank)
+    assert all(a < b for a, b in zip(with_bank, without)), (with_bank, without)
+
+
+def test_trajectory_bank_resumes_shard_by_shard(tmp_path):
+    from ditto2.distill.trajectories import SHARD, TrajectoryBank, TrajectoryConfig
+
+    teacher = random_teacher(4)
+    captions = np.random.default_rng(0).normal(size=(5, 3, 6)).astype(np.float32)
+    config = TrajectoryConfig(size=SHARD + 3, decode_steps=(1, 2), substeps=1)
+    whole = TrajectoryBank.build(tmp_path / "bank", teacher, config, SHAPE, captions, progress=False)
+    assert whole.states.shape == (SHARD + 3, 3, *SHAPE) and whole.cond.shape == (SHARD + 3, 6)
+    assert (whole.cond == 0).all(1).any() and not (whole.cond == 0).all()  # some null captions, not all
+    (tmp_path / "bank" / "shard-00001.npz").unlink()  # as if killed before the second shard was renamed
+    (tmp_path / "bank" / ".shard-00001.abc.tmp.npz").write_bytes(b"partial")
+    resumed = TrajectoryBank.build(tmp_path / "bank", teacher, config, SHAPE, captions, progress=False)
+    assert np.array_equal(whole.states, resumed.states) and np.array_equal(whole.cond, resumed.cond)
+    x_a, sigma_a, sigma_b, x_b, cond = resumed.draw(torch.Generator().manual_seed(0), "cpu")
+    assert x_a.shape == (config.batch, *SHAPE) and cond.shape == (config.batch, 6)
+    assert bool((sigma_a > sigma_b).all()) and set(sigma_b.tolist()) <= set(resumed.levels)
+
+
+def test_distill_task_with_a_trajectory_bank(tiny_models, tmp_path):
+    from ditto2.distill.trajectories import TrajectoryConfig
+    from ditto2.train import loop
+    from ditto2.train.distill import DistillTask
+
+    data, ae, teacher = tiny_models
+    traj = TrajectoryConfig(size=4, decode_steps=(1, 2), substeps=1, frames=32, batch=2)
+    task = DistillTask(str(data), str(teacher), str(ae), method="ctd", objective=CTDConfig(levels=6),
+                       crop=32, val_seeds=(0,), val_frames=32, val_steps=(1, 2), trajectories=traj)
+    assert len(task.bank) == 4 and list((data / "cache").glob("trajectories-*/shard-00000.npz"))
+    record = loop.run(task, tmp_path / "run", loop.LoopConfig(**LOOP), progress=False)
+    assert record["step"] == 3 and np.isfinite(record["loss"])
+    with pytest.raises(InputError, match="--method ctd"):
+        DistillTask(str(data), str(teacher), str(ae), method="cd", crop=32, val_seeds=(0,), val_frames=32,
+                    trajectories=traj)

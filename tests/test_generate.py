@@ -1,5 +1,6 @@
 """Controls, the noise-optimisation loop, the DITTO / DITTO-2 engines, the Pipeline and `ditto2 generate`,
 on tiny random models (``tiny_models_dir``)."""
+import dataclasses
 import json
 
 import numpy as np
@@ -133,6 +134,23 @@ def test_snapshots_hold_the_best_iterate_after_each_step_count():
     assert float(result.snapshots[5].mean()) == pytest.approx(2.0 * 0.1 * 5, rel=0.05)  # Adam moves eps by lr/step
 
 
+def test_cosine_schedule_shrinks_the_steps_to_zero():
+    from ditto2.engine.optimise import lr_at
+
+    cosine = OptimConfig(steps=10, lr=0.1, schedule="cosine")
+    assert lr_at(0, cosine) == pytest.approx(0.1) and lr_at(5, cosine) == pytest.approx(0.05)
+    assert lr_at(9, cosine) < 0.003 and lr_at(9, OptimConfig(steps=10, lr=0.1)) == 0.1
+
+    def objective(x):
+        return (x - 3.0).square().mean(-1), {}
+
+    moved = optimise_noise(torch.zeros(1, 4), lambda x: x, objective, dataclasses.replace(cosine, clip=None))
+    # Adam moves eps by about lr per step: the cosine rates of steps 0-9 sum to 0.05 * (10 + 1).
+    assert float(moved.x_T.mean()) == pytest.approx(0.55, rel=0.03)
+    with pytest.raises(InputError, match="schedule"):
+        OptimConfig(schedule="linear")
+
+
 def test_candidates_do_not_depend_on_their_batch(pipe):
     control = C.IntensityControl(F.intensity_curve([-40, -20]))
     both = pipe.generate([control], seed=5, batch=2, opt_steps=3, lr=0.1, decode_steps=2, progress=False)
@@ -147,6 +165,23 @@ def test_generation_is_reproducible_for_a_seed(pipe, model):
             for _ in range(2)]
     np.testing.assert_array_equal(runs[0].audio[0], runs[1].audio[0])
     assert runs[0].timing["stages_s"].keys() >= {"optimise", "decode", "vocode"}
+
+
+@pytest.mark.parametrize("model", ["ctd", "cd"])
+def test_refinement_through_the_decode_never_loses_on_the_decoded_mel(pipe, model):
+    """Refinement starts from the surrogate's result and keeps the best decoded iterate, so the final loss on
+    the decoded mel is at most the unrefined one; its steps continue the history and the callback's count."""
+    control = C.IntensityControl(F.intensity_curve([-45, -20, -40]))
+    kwargs = dict(model=model, seed=2, opt_steps=4, lr=0.05, decode_steps=3, progress=False)
+    plain = pipe.generate([control], **kwargs)
+    steps: list[int] = []
+    refined = pipe.generate([control], refine_steps=3, callback=lambda step, rec: steps.append(step), **kwargs)
+    assert refined.final_losses["intensity"][0] <= plain.final_losses["intensity"][0] + 1e-6
+    assert refined.best_surrogate_loss[0] == pytest.approx(refined.final_losses["intensity"][0], rel=1e-4)
+    assert steps == list(range(len(refined.history))) and len(refined.history) == len(plain.history) + 4
+    assert refined.settings["refine_steps"] == 3 and "refine" in refined.timing["stages_s"]
+    one_step = pipe.generate([control], refine_steps=3, **dict(kwargs, decode_steps=1))
+    assert one_step.settings["refine_steps"] == 0  # nothing to refine: the decode is the surrogate
 
 
 def test_gradients_reach_x_T_through_the_checkpointed_ditto_chain(pipe):

@@ -1,7 +1,9 @@
 """``ditto2 bench``: the paper's comparison on our machine. For a fixed, seeded set of targets per task, generate
 with each condition (uncontrolled, DITTO, DITTO-2 with CD or CTD at several decode step counts), time every clip,
-score the final audio with ``ditto2 eval run`` (independent extractors, FAD against held-out real clips), and
-write one table (``results.json``, ``results.md``) and a speed/quality plot.
+score the final audio with ``ditto2 eval run`` (independent extractors, FAD against held-out real clips, the
+musicality measures of ``ditto2.eval.musicality``), and write one table (``results.json``, ``results.md``) and a
+speed/quality plot. Each row's musicality and FAD are also given as "quality kept" ratios to the uncontrolled row
+(``none-...``) of the same task and model (``baseline_row``).
 
 Conditions are named ``none-<model>-k<K>``, ``ditto``, ``ditto2-<model>-k<K>`` (model ``cd``/``ctd``;
 ``none-teacher`` is the teacher's 20-step DDIM sample). Each clip is generated alone (batch 1), so its time is
@@ -23,6 +25,11 @@ from ditto2.fileio import write_json
 
 TASKS = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop")
 INTENSITY_CURVES = {"crescendo": [-35, -15], "decrescendo": [-15, -35], "swell": [-35, -15, -35]}
+# Target sets: "tuning" is the fixed set the defaults were chosen on; "fresh" is for acceptance runs: seeded
+# random loudness curves and the melodies of test clips after the first FRESH_SKIP, never used for tuning.
+TARGET_SETS = ("tuning", "fresh")
+FRESH_SKIP = 32
+FRESH_DB = (-40.0, -12.0)
 STRUCTURES = ("ABA", "ABAB", "AABB")
 INPAINT_GAP_S = (2.0, 4.0)
 OUTPAINT_OVERLAP_S = 1.0
@@ -39,17 +46,26 @@ def parse_student_condition(parts: list[str], methods) -> tuple[str, str, int] |
         return None
 
 
+def _refine_suffix(part: str) -> int | None:
+    """"r4" -> 4 (refinement steps through the decode); None if it is not that form."""
+    if part[:1] != "r" or not part[1:].isdigit() or int(part[1:]) < 1:
+        return None
+    return int(part[1:])
+
+
 @dataclasses.dataclass(frozen=True)
 class Condition:
     method: str          # none | ditto | ditto2
     model: str           # teacher | cd | ctd
     decode_steps: int
+    refine_steps: int = 0  # DITTO-2: Adam steps through the k-step decode after the surrogate
 
     @property
     def name(self) -> str:
         if self.method == "ditto":
             return "ditto"
-        return f"{self.method}-{self.model}" + ("" if self.model == "teacher" else f"-k{self.decode_steps}")
+        name = f"{self.method}-{self.model}" + ("" if self.model == "teacher" else f"-k{self.decode_steps}")
+        return name + (f"-r{self.refine_steps}" if self.refine_steps else "")
 
     @classmethod
     def parse(cls, text: str) -> Condition:
@@ -58,16 +74,18 @@ class Condition:
             return cls("ditto", "teacher", 20)
         if parts == ["none", "teacher"]:
             return cls("none", "teacher", 20)
-        student = parse_student_condition(parts, ("none", "ditto2"))
-        if student is not None:
-            return cls(*student)
-        raise InputError(f"condition {text!r}: expected ditto, none-teacher, none-MODEL-kK or ditto2-MODEL-kK "
-                         "(MODEL cd or ctd, K 1-8), e.g. ditto2-ctd-k4")
+        refine = _refine_suffix(parts[-1]) if len(parts) == 4 and parts[0] == "ditto2" else None
+        student = parse_student_condition(parts[:3] if refine else parts, ("none", "ditto2"))
+        if student is not None and (refine is None or student[2] > 1):
+            return cls(*student, refine_steps=refine or 0)
+        raise InputError(f"condition {text!r}: expected ditto, none-teacher, none-MODEL-kK, ditto2-MODEL-kK or "
+                         "ditto2-MODEL-kK-rR (MODEL cd or ctd, K 1-8, R refinement steps through a K > 1 decode), "
+                         "e.g. ditto2-ctd-k4")
 
 
-def test_clips(data_root: str | Path, n: int, fields=("audio", "melody_pc")) -> dict[str, np.ndarray]:
-    """The first ``n`` clips of the test split (held out from every training run), in shard order; with a melody
-    field, only clips whose melody sounds in at least a quarter of the frames."""
+def test_clips(data_root: str | Path, n: int, fields=("audio", "melody_pc"), skip: int = 0) -> dict[str, np.ndarray]:
+    """``n`` clips of the test split (held out from every training run) in shard order, after the first ``skip``;
+    with a melody field, only clips whose melody sounds in at least a quarter of the frames."""
     from ditto2.data import shards
 
     out: dict[str, list] = {f: [] for f in fields}
@@ -76,25 +94,33 @@ def test_clips(data_root: str | Path, n: int, fields=("audio", "melody_pc")) -> 
         keep = (data["melody_pc"] >= 0).mean(-1) >= 0.25 if "melody_pc" in data else np.ones(len(data[fields[0]]), bool)
         for f in fields:
             out[f].extend(data[f][keep])
-        if len(out[fields[0]]) >= n:
+        if len(out[fields[0]]) >= skip + n:
             break
-    if len(out[fields[0]]) < n:
-        raise InputError(f"{data_root}: the test split has {len(out[fields[0]])} clips, fewer than -n {n}")
-    return {f: np.stack(v[:n]) for f, v in out.items()}
+    if len(out[fields[0]]) < skip + n:
+        raise InputError(f"{data_root}: the test split has {len(out[fields[0]])} usable clips, fewer than "
+                         f"{skip} skipped + -n {n}")
+    return {f: np.stack(v[skip: skip + n]) for f, v in out.items()}
 
 
 def as_float(audio: np.ndarray) -> np.ndarray:
     return (audio.astype(np.float32) / 32768.0) if audio.dtype == np.int16 else audio.astype(np.float32)
 
 
-def task_controls(task: str, n: int, clips: dict, folder: Path) -> list[list]:
-    """n control lists for a task, the same for every condition (targets cycle through the fixed set)."""
+def fresh_curves(n: int, seed: int) -> list[list[float]]:
+    """n random loudness curves (2-5 points in FRESH_DB dB, spread over the clip), a fixed function of seed."""
+    rng = np.random.default_rng([seed, 0x1D7])
+    return [np.round(rng.uniform(*FRESH_DB, size=int(rng.integers(2, 6))), 1).tolist() for _ in range(n)]
+
+
+def task_controls(task: str, n: int, clips: dict, folder: Path, curves: list | None = None) -> list[list]:
+    """n control lists for a task, the same for every condition (targets cycle through ``curves``, by default
+    the fixed tuning set)."""
     from ditto2 import controls as C
     from ditto2 import features as F
     from ditto2.features.melody_targets import Melody
 
     if task == "intensity":
-        curves = list(INTENSITY_CURVES.values())
+        curves = curves or list(INTENSITY_CURVES.values())
         return [[C.IntensityControl(F.intensity_curve(curves[i % len(curves)]))] for i in range(n)]
     if task == "structure":
         return [[C.StructureControl(F.structure_from_string(STRUCTURES[i % len(STRUCTURES)]))] for i in range(n)]
@@ -125,7 +151,8 @@ def run_condition(pipe, condition: Condition, controls_per_clip: list[list], fol
             timings.append(json.loads(path.with_suffix(".timing.json").read_text()))
             continue
         result = pipe.generate(controls, method=condition.method, model=condition.model, seed=seed + i,
-                               decode_steps=condition.decode_steps, opt_steps=opt_steps, lr=lr, progress=False)
+                               decode_steps=condition.decode_steps, refine_steps=condition.refine_steps,
+                               opt_steps=opt_steps, lr=lr, progress=False)
         write_json(path.with_suffix(".timing.json"), result.timing)
         write_generation(result, controls, [path])
         timings.append(result.timing)
@@ -151,7 +178,7 @@ def write_reference(data_root, folder: Path, n: int) -> Path:
 
 def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n: int, n_reference: int = 64,
               seed: int = 1000, opt_steps: int | None = None, lr: float | None = None, embedder=None,
-              progress: bool = True) -> dict:
+              targets: str = "tuning", progress: bool = True) -> dict:
     """Generate, time and score every (task, condition); resumable (finished clips are kept)."""
     from tqdm import tqdm
 
@@ -159,25 +186,57 @@ def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n
 
     out_dir = Path(out_dir)
     reference = write_reference(data_root, out_dir / "reference", n_reference)
-    clips = test_clips(data_root, n)
+    if targets not in TARGET_SETS:
+        raise InputError(f"--targets must be one of {', '.join(TARGET_SETS)}, got {targets!r}")
+    fresh = targets == "fresh"
+    clips = test_clips(data_root, n, skip=FRESH_SKIP if fresh else 0)
+    curves = fresh_curves(n, seed) if fresh else None
     rows = []
     jobs = [(t, c) for t in tasks for c in conditions]
     for task, condition in tqdm(jobs, desc="bench", unit="condition", disable=not progress):
         task_dir = out_dir / task
         task_dir.mkdir(parents=True, exist_ok=True)
-        controls = task_controls(task, n, clips, task_dir)
+        controls = task_controls(task, n, clips, task_dir, curves)
         folder = task_dir / condition.name
         timings = run_condition(pipe, condition, controls, folder, seed, opt_steps, lr)
         scored = evaluate(folder, folder / "eval", reference=reference, embedder=embedder, plots=False,
                           progress=False)
         means = {k: v["mean"] for k, v in scored["means"].items()}
         rows.append({"task": task, "condition": condition.name, "clips": n, **timing_summary(timings),
-                     "metrics": means, "fad": scored.get("fad", {}).get("fad")})
-    result = {"n": n, "n_reference": n_reference, "seed": seed, "opt_steps": opt_steps, "lr": lr, "rows": rows}
+                     "metrics": means, "fad": scored.get("fad", {}).get("fad"),
+                     "musicality": scored["musicality"]["median"]})
+    add_kept(rows)
+    result = {"n": n, "n_reference": n_reference, "seed": seed, "opt_steps": opt_steps, "lr": lr, "targets": targets,
+              "curves": curves, "rows": rows}
     write_json(out_dir / "results.json", result)
     (out_dir / "results.md").write_text(results_markdown(result))
     plot_tradeoff(result, out_dir / "tradeoff.png")
     return result
+
+
+def baseline_row(row: dict, rows: list[dict]) -> dict | None:
+    """The uncontrolled row of the same task and model: with the same decode steps if there is one, else the
+    first listed; None if the bench ran no uncontrolled condition of that model."""
+    target = Condition.parse(row["condition"])
+    conditions = {r["condition"]: Condition.parse(r["condition"]) for r in rows}
+    uncontrolled = [r for r in rows if r["task"] == row["task"] and conditions[r["condition"]].method == "none"
+                    and conditions[r["condition"]].model == target.model]
+    uncontrolled.sort(key=lambda r: conditions[r["condition"]].decode_steps != target.decode_steps)  # stable sort
+    return uncontrolled[0] if uncontrolled else None
+
+
+def _figures(row: dict) -> dict:
+    return {**row["musicality"], "fad": row["fad"]}
+
+
+def add_kept(rows: list[dict]) -> None:
+    """Each row's "baseline" (the uncontrolled condition it is compared with) and its "kept" ratios to it."""
+    from ditto2.eval.musicality import kept
+
+    for row in rows:
+        base = baseline_row(row, rows)
+        row["baseline"] = base["condition"] if base else None
+        row["kept"] = kept(_figures(row), _figures(base)) if base else None
 
 
 # Per task: the control metrics shown (the first is plotted); seam and loop jumps are ratios to the mean jump
@@ -194,19 +253,30 @@ def _fmt(value, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}g}"
 
 
+def _with_kept(row: dict, figure: str) -> str:
+    """A figure with its "kept" ratio to the uncontrolled row in brackets (none without a baseline)."""
+    ratio = (row["kept"] or {}).get(figure)
+    return _fmt(_figures(row)[figure]) + ("" if ratio is None else f" ({_fmt(ratio, 2)})")
+
+
 def results_markdown(result: dict) -> str:
+    from ditto2.eval.musicality import MEASURES, TITLES
+
     lines = [f"{result['n']} clips per row (one 5.94 s clip each, seeds from {result['seed']}); FAD against "
              f"{result['n_reference']} held-out real clips. Real-time factor = audio s / wall s (> 1 is faster "
-             "than real time).", ""]
+             "than real time). Musicality: median over the clips (docs/evaluation.md). In brackets, kept = this row "
+             "/ the uncontrolled row of the same model (`baseline` in results.json; FAD: > 1 is further from real).",
+             ""]
+    figures = ["fad", *MEASURES]
     for task in dict.fromkeys(r["task"] for r in result["rows"]):
         metrics = METRICS_OF_TASK[task]
-        titles = " | ".join(title for _, title in metrics)
-        lines += [f"### {task}", "", f"| condition | s / clip | real-time factor | {titles} | FAD | peak RSS (MB) |",
-                  "|---|---|---|" + "---|" * len(metrics) + "---|---|"]
+        titles = " | ".join([title for _, title in metrics] + [f"{TITLES[f]} (kept)" for f in figures])
+        lines += [f"### {task}", "", f"| condition | s / clip | real-time factor | {titles} | peak RSS (MB) |",
+                  "|---|---|---|" + "---|" * (len(metrics) + len(figures)) + "---|"]
         for r in (r for r in result["rows"] if r["task"] == task):
-            values = " | ".join(_fmt(r["metrics"].get(key)) for key, _ in metrics)
+            cells = [_fmt(r["metrics"].get(key)) for key, _ in metrics] + [_with_kept(r, f) for f in figures]
             lines.append(f"| {r['condition']} | {r['seconds_per_clip']:.2f} | {r['real_time_factor']:.2f} | "
-                         f"{values} | {_fmt(r['fad'])} | {r['peak_rss_mb']:.0f} |")
+                         f"{' | '.join(cells)} | {r['peak_rss_mb']:.0f} |")
         lines.append("")
     return "\n".join(lines)
 

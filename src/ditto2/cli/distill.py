@@ -28,8 +28,33 @@ def add_commands(sub) -> None:
     p.add_argument("--skip", type=int, default=1, help="CD: levels spanned by one teacher step")
     p.add_argument("--max-teacher-steps", type=int, default=4, help="CTD: most teacher steps from t to u")
     p.add_argument("--dsm-weight", type=float, default=1.0, help="CTD: weight of the denoising term")
+    g = p.add_argument_group("CTD trajectory term (docs/distillation.md)")
+    g.add_argument("--trajectories", type=int, default=0,
+                   help="CTD: train the jumps the decodes chain on a bank of this many teacher ODE trajectories, "
+                        "solved once into DATA/cache (default 0: off)")
+    g.add_argument("--traj-weight", type=float, default=1.0, help="weight of the trajectory term (default 1)")
+    g.add_argument("--traj-batch", type=int, default=4, help="trajectories per step (default 4)")
+    g.add_argument("--traj-decode-steps", default="1,2,4",
+                   help="decodes whose jumps are trained, comma-separated; each divides the largest (default 1,2,4)")
+    g.add_argument("--traj-substeps", type=int, default=4,
+                   help="teacher Heun steps between neighbouring levels of the finest decode (default 4)")
     _loop_args(p, DISTILL_LOOP)
     p.set_defaults(func=cmd_distill)
+
+
+def _trajectory_config(args):
+    from ditto2.distill.trajectories import TrajectoryConfig
+    from ditto2.errors import InputError
+
+    if args.trajectories <= 0:
+        return None
+    try:
+        steps = tuple(int(k) for k in args.traj_decode_steps.split(","))
+    except ValueError:
+        raise InputError(f"--traj-decode-steps must be comma-separated integers, got {args.traj_decode_steps!r}")
+    return TrajectoryConfig(size=args.trajectories, decode_steps=steps, substeps=args.traj_substeps,
+                            frames=args.crop, cond_dropout=args.cond_dropout, batch=args.traj_batch,
+                            weight=args.traj_weight)
 
 
 def cmd_distill(args) -> None:
@@ -43,6 +68,7 @@ def cmd_distill(args) -> None:
     objective = (CDConfig(skip=args.skip, **common) if args.method == "cd"
                  else CTDConfig(max_teacher_steps=args.max_teacher_steps, dsm_weight=args.dsm_weight, **common))
     task = DistillTask(args.data, args.teacher, args.autoencoder, method=args.method, objective=objective,
-                       guidance=args.guidance, crop=args.crop, cond_dropout=args.cond_dropout)
+                       guidance=args.guidance, crop=args.crop, cond_dropout=args.cond_dropout,
+                       trajectories=_trajectory_config(args))
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
     print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")

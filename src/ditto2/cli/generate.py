@@ -46,6 +46,9 @@ def add_commands(sub) -> None:
                                                           "smallest)")
     g.add_argument("--decode-steps", type=int, default=2, help="student decode steps, 1-8 (default 2; 1 follows the "
                                                                 "targets most closely, docs/results.md)")
+    g.add_argument("--refine-steps", type=int, default=0,
+                   help="ditto2 with --decode-steps > 1: Adam steps through the k-step decode after the one-step "
+                        "surrogate, keeping the best decoded result (default 0, docs/results.md)")
     g.add_argument("--norm-prior", type=float, default=0.0, help="weight of the |x_T| Gaussian-shell prior")
     g.add_argument("--seconds", type=float, default=None, help="total length; longer than one clip (5.94 s) "
                                                                "chains outpainting")
@@ -208,6 +211,8 @@ def cmd_generate(args) -> None:
         check_steps(args.decode_steps)
     if args.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.refine_steps < 0:
+        raise InputError(f"--refine-steps must be a non-negative integer, got {args.refine_steps}")
     for name, value in (("--lr", args.lr), ("--norm-prior", args.norm_prior), ("--seconds", args.seconds)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise InputError(f"{name} must be a finite non-negative number, got {value}")
@@ -219,8 +224,8 @@ def cmd_generate(args) -> None:
         init = reference_wave(args.init, "--init")
     pipe = Pipeline.from_pretrained(args.models)
     kwargs = dict(method=args.method, model=args.model, seed=args.seed, batch=args.batch, opt_steps=args.opt_steps,
-                  lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior, init=init,
-                  progress=not args.quiet)
+                  lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior,
+                  refine_steps=args.refine_steps, init=init, progress=not args.quiet)
     if args.seconds is not None:
         result = pipe.generate_long(args.seconds, controls, overlap_s=args.overlap, **kwargs)
     else:

@@ -153,14 +153,17 @@ def _dsm_levels(base, b: int, generator: torch.Generator, device) -> torch.Tenso
 
 
 def ctd_loss(student: nn.Module, teacher, x0: torch.Tensor, cond: torch.Tensor | None = None, *,
-             generator: torch.Generator, config: CTDConfig = CTDConfig(), target: nn.Module | None = None) -> torch.Tensor:
-    """CTM loss + dsm_weight * DSM.
+             generator: torch.Generator, config: CTDConfig = CTDConfig(), target: nn.Module | None = None,
+             trajectory: tuple | None = None, trajectory_weight: float = 1.0) -> torch.Tensor:
+    """CTM loss + dsm_weight * DSM (+ trajectory_weight * the trajectory term).
 
     CTM: d(G_sg(G(x_t, t, s), s, 0), G_sg(G_sg(Solver(x_t, t -> u), u, s), s, 0)) with t > u >= s on the grid;
     both sides are mapped to 0 by the stop-gradient student, so the distance is measured on clean latents.
     DSM: EDM-weighted ||g(x_sigma, sigma, sigma) - x0||^2. g(., t, t) is the slot that the outer mix G(x, t, t) = x
     never uses; CTM trains it as a denoiser to keep the network's score knowledge (not G(x, t, 0), which the DSM
     target would pull towards the blurry posterior mean).
+    Trajectory (``trajectory = (x_a, sigma_a, sigma_b, x_b, cond)`` from a ``TrajectoryBank``): the same
+    distance for a jump the decodes chain, against the teacher's own ODE state x_b: CTM with u = s.
     """
     base = _unwrap(student)
     target = base if target is None else target
@@ -176,18 +179,32 @@ def ctd_loss(student: nn.Module, teacher, x0: torch.Tensor, cond: torch.Tensor |
             x_u = teacher_step(teacher, x_u, grid[i + q], grid[i + q + 1], cond, config.solver)
         y = target(target(x_u, u, s, cond), s, 0.0, cond)
 
-    use_dsm = config.dsm_weight > 0
-    x_in, t_in, s_in, c_in = x_t, t, s, cond
-    if use_dsm:
+    # One batched student call for every term: (inputs, from, to, cond) per segment.
+    segments = [(x_t, t, s, cond)]
+    if config.dsm_weight > 0:
         sigma = _dsm_levels(base, b, generator, x0.device)
-        x_d = x0 + _bcast(sigma, x0) * _noise(x0, generator)
-        x_in, t_in, s_in = torch.cat([x_t, x_d]), torch.cat([t, sigma]), torch.cat([s, sigma])
-        c_in = None if cond is None else torch.cat([cond, cond])
+        segments.append((x0 + _bcast(sigma, x0) * _noise(x0, generator), sigma, sigma, cond))
+    if trajectory is not None:
+        x_a, sigma_a, sigma_b, x_b, traj_cond = trajectory
+        segments.append((x_a, sigma_a, sigma_b, traj_cond))
+    x_in, t_in, s_in = (torch.cat([seg[n] for seg in segments]) for n in range(3))
+    c_in = None if cond is None else torch.cat([seg[3] for seg in segments])
     jumped, inner = student(x_in, t_in, s_in, c_in, return_inner=True)
-    est = _stopgrad(target)(jumped[:b], s, 0.0, cond)
-    loss = distance(est, y, config.distance, config.huber_c).mean()
-    if use_dsm:
+
+    # Map the CTM and trajectory jumps to 0 with the stop-gradient student (one call).
+    ends = [(jumped[:b], s, cond)]
+    if trajectory is not None:
+        ends.append((jumped[-len(x_a):], sigma_b, traj_cond))
+    est = _stopgrad(target)(*(torch.cat([e[n] for e in ends]) for n in range(2)), 0.0,
+                            None if cond is None else torch.cat([e[2] for e in ends]))
+    loss = distance(est[:b], y, config.distance, config.huber_c).mean()
+    if config.dsm_weight > 0:
         sd = base.sigma_data
         weight = (sigma.square() + sd ** 2) / (sigma * sd).square()
-        loss = loss + config.dsm_weight * (weight * (inner[b:] - x0).float().square().flatten(1).mean(1)).mean()
+        dsm = (weight * (inner[b:2 * b] - x0).float().square().flatten(1).mean(1)).mean()
+        loss = loss + config.dsm_weight * dsm
+    if trajectory is not None:
+        with torch.no_grad():
+            y_traj = target(x_b, sigma_b, 0.0, traj_cond)  # x_b itself where sigma_b = 0
+        loss = loss + trajectory_weight * distance(est[b:], y_traj, config.distance, config.huber_c).mean()
     return loss

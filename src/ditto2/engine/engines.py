@@ -77,8 +77,17 @@ class Ditto2Engine:
         z = sample_one_step(self.student, x_T, self._cond(x_T.shape[0]))
         return self.teacher.autoencoder.from_latent(z)
 
+    def _decode(self, x_T: torch.Tensor, seeds: Sequence[int], checkpoint: bool = False) -> torch.Tensor:
+        z = sample_student(self.student, x_T, self.decode_steps, self._cond(x_T.shape[0]), seeds=list(seeds),
+                           checkpoint=checkpoint)
+        return self.teacher.autoencoder.from_latent(z)
+
     @torch.no_grad()
     def decode(self, x_T: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
-        z = sample_student(self.student, x_T, self.decode_steps, self._cond(x_T.shape[0]), seeds=list(seeds))
-        return self.teacher.autoencoder.from_latent(z).clamp(-1, 1)
+        return self._decode(x_T, seeds).clamp(-1, 1)
+
+    def decode_render(self, seeds: Sequence[int]):
+        """x_T -> mel through the k-step decode itself, differentiable (checkpointed): the refinement's
+        surrogate is exactly what ``decode`` renders, clamp included, so its best iterate is the best decode."""
+        return lambda x_T: self._decode(x_T, seeds, checkpoint=torch.is_grad_enabled()).clamp(-1, 1)
 

@@ -10,6 +10,7 @@ x_T has standard deviation sigma_max (80), where the paper's learning rate would
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -17,6 +18,7 @@ import torch
 from ditto2.errors import InputError
 
 Objective = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,8 +28,11 @@ class OptimConfig:
     clip: float | None = 1.0       # max gradient norm per candidate (relative to sqrt(numel) of one x_T)
     target_loss: float | None = None  # stop once every candidate's loss is at most this
     norm_prior: float = 0.0        # weight of a penalty keeping |eps| on the Gaussian shell (0 = off)
+    schedule: str = "constant"     # learning rate over the steps: "constant", or "cosine" from lr down to 0
 
     def __post_init__(self):
+        if self.schedule not in SCHEDULES:
+            raise InputError(f"unknown learning-rate schedule {self.schedule!r}; expected one of {list(SCHEDULES)}")
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
             raise InputError(f"--opt-steps must be a non-negative integer, got {self.steps!r}")
         if not self.lr > 0:
@@ -43,6 +48,14 @@ class OptimResult:
     history: list[dict]               # per step: total loss per candidate and each control's loss (lists)
     steps_run: int
     snapshots: dict[int, torch.Tensor] = dataclasses.field(default_factory=dict)  # steps -> best x_T so far
+
+
+def lr_at(step: int, config: OptimConfig) -> float:
+    """The learning rate of step ``step`` (0-based) of ``config.steps``: cosine takes large steps while far from
+    the target and small ones to settle near it."""
+    if config.schedule == "cosine":
+        return config.lr * 0.5 * (1 + math.cos(math.pi * step / max(config.steps, 1)))
+    return config.lr
 
 
 def norm_penalty(eps: torch.Tensor) -> torch.Tensor:
@@ -88,5 +101,6 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
         objective_total.sum().backward()  # candidates are independent: the sum gives each its own gradient
         if config.clip is not None:
             _clip_per_candidate(x.grad, config.clip)
+        optimiser.param_groups[0]["lr"] = lr_at(step, config)
         optimiser.step()
     return OptimResult(best_x * sigma, best_loss, history, steps_run=step, snapshots=saved)

@@ -22,6 +22,7 @@ import torch
 from ditto2.diffusion import CFGDenoiser, EDMConfig, drop_cond, sample_heun
 from ditto2.distill import (METHODS, CDConfig, CTDConfig, Student, StudentConfig, cd_loss, check_steps, ctd_loss,
                             sample_student)
+from ditto2.distill.trajectories import TrajectoryBank, TrajectoryConfig, bank_dir
 from ditto2.errors import InputError, MissingResourceError
 from ditto2.models import Teacher
 from ditto2.train import checkpoint as ckpt
@@ -44,7 +45,8 @@ class DistillTask:
     guidance: float = 1.0       # CFG scale baked into the teacher calls; 1: the conditional teacher, one call
     crop: int = 512             # mel frames per training crop: whole clips, the length DITTO-2 samples
     cond_dropout: float = 0.2   # null captions, so the student keeps the teacher's unconditional mode
-    val_seeds: tuple = (0, 1, 2, 3)
+    trajectories: TrajectoryConfig | None = None  # CTD's trajectory term and its bank (None: off)
+    val_seeds: tuple = tuple(range(8))  # 4 until 2026-12-02: their figure moved by +-0.03 between evaluations
     val_frames: int = 512       # clip length of the validation samples (mel frames)
     val_steps: tuple = (1, 4)   # decode step counts measured against the teacher's 20-step sample
     name: str = ""
@@ -73,6 +75,15 @@ class DistillTask:
         text = torch.from_numpy(val.text[:, 0].astype(np.float32))
         self.val_text = text[torch.arange(len(self.val_seeds)) % len(text)]  # captions cycle if clips are few
         self._reference: torch.Tensor | None = None
+        self.bank = self._trajectory_bank() if self.trajectories is not None else None
+
+    def _trajectory_bank(self) -> TrajectoryBank:
+        if self.method != "ctd":
+            raise InputError("the trajectory term trains the jumps of CTD's decodes; use it with --method ctd")
+        shape = Teacher(self.ae, self.denoiser, {}).latent_shape(self.trajectories.frames)
+        folder = bank_dir(self.data, self.teacher_sha, self.guidance, self.trajectories, shape)
+        captions = self.train.text if self.denoiser.net.config.cond_dim else None
+        return TrajectoryBank.build(folder, self.guided, self.trajectories, shape, captions)
 
     def build_model(self) -> Student:
         return Student.from_teacher(self.denoiser, self.method, self.teacher_sha, self.guidance, self.edm)
@@ -80,7 +91,8 @@ class DistillTask:
     def config(self) -> dict:
         return {"method": self.method, "objective": self.objective.to_dict(), "guidance": self.guidance,
                 "crop": self.crop, "cond_dropout": self.cond_dropout, "teacher": str(self.teacher),
-                "teacher_sha": self.teacher_sha, "autoencoder_sha": self.ae_digest, "data": self.data}
+                "teacher_sha": self.teacher_sha, "autoencoder_sha": self.ae_digest, "data": self.data,
+                "trajectories": None if self.trajectories is None else self.trajectories.to_dict()}
 
     def batches(self, batch_size, seed, rank, world_size, start):
         return latent_batches(self.train, self.train_latents, self.ae.config.down_time, batch_size, self.crop, seed,
@@ -90,7 +102,10 @@ class DistillTask:
         x0 = batch["latent"]
         self.denoiser.to(x0.device)  # the teacher follows the batch onto the training device (once)
         cond = drop_cond(batch["text"], self.cond_dropout, generator)
-        return LOSSES[self.method](model, self.guided, x0, cond, generator=generator, config=self.objective)
+        if self.bank is None:
+            return LOSSES[self.method](model, self.guided, x0, cond, generator=generator, config=self.objective)
+        return ctd_loss(model, self.guided, x0, cond, generator=generator, config=self.objective,
+                        trajectory=self.bank.draw(generator, x0.device), trajectory_weight=self.trajectories.weight)
 
     def _val_inputs(self, device):
         x_T = Teacher(self.ae, self.denoiser, {}).initial_noise(list(self.val_seeds), self.val_frames)
