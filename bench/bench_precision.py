@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ditto2.diffusion import Denoiser, EDMConfig, build_network, edm_loss
-from ditto2.train.loop import autocast_for, cpu_has_fast_bf16
+from ditto2.precision import autocast_for, cpu_has_fast_bf16
 from ditto2.train.teacher import default_network
 
 BATCH, LATENT = 24, (8, 20, 32)
@@ -83,7 +83,7 @@ def main() -> None:
     print(f"Command: `python bench/bench_precision.py --reps {args.reps} --threads {args.threads}"
           f"{' --data ' + args.data if args.data else ''}`  ")
     print(f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, AMX bf16: {cpu_has_fast_bf16()}, torch {torch.__version__}, "
+          f"{os.cpu_count()} cores, fast bf16 (AMX or AVX512-BF16): {cpu_has_fast_bf16()}, torch {torch.__version__}, "
           f"{args.threads} threads. {args.note}\n")
     print(f"| teacher training step (batch {BATCH}, 128-frame crops) | median (ms) | steps/s | vs fp32 |")
     print("|---|---|---|---|")

@@ -4,7 +4,7 @@ fresh copy of the teacher (the starting point that the CD and CTD runs' ``val_ms
 ``--teacher`` (what a re-distillation after a new teacher release must beat).
 
     python bench/distill_baseline.py [--data data/full] [--teacher T.safetensors]
-        [--ctd-student S.safetensors --cd-student S.safetensors]
+        [--ctd-student S.safetensors --cd-student S.safetensors] [--methods ctd]
 """
 from __future__ import annotations
 
@@ -23,10 +23,12 @@ def main() -> None:
     p.add_argument("--teacher", default=str(WEIGHTS_DIR / TEACHER_FILE))
     p.add_argument("--ctd-student", default=None, help="released CTD student to score (default: a fresh copy)")
     p.add_argument("--cd-student", default=None, help="released CD student to score (default: a fresh copy)")
+    p.add_argument("--methods", default="ctd,cd", help="students to score (default ctd,cd)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    for method, student in (("ctd", args.ctd_student), ("cd", args.cd_student)):
+    chosen = args.methods.split(",")
+    for method, student in (m for m in (("ctd", args.ctd_student), ("cd", args.cd_student)) if m[0] in chosen):
         task = DistillTask(args.data, args.teacher, str(WEIGHTS_DIR / AUTOENCODER_FILE), method)
         model = task.build_model()
         if student:

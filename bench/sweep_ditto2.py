@@ -24,6 +24,7 @@ from ditto2.controls.base import total_loss
 from ditto2.engine import Ditto2Engine, OptimConfig, optimise_noise
 from ditto2.models import load_student_for
 from ditto2.pipeline import Pipeline
+from ditto2.precision import autocast_for
 
 
 def intensity_rms_db(mel: torch.Tensor, control: IntensityControl) -> float:
@@ -37,6 +38,7 @@ def main() -> None:
     p.add_argument("--steps", default="10,20,40,70")
     p.add_argument("--decode-steps", default="1,4")
     p.add_argument("--schedules", default="constant", help="comma list of constant, cosine")
+    p.add_argument("--precision", default="fp32", help="of the optimisation: fp32, bf16 or auto")
     p.add_argument("-n", type=int, default=3)
     p.add_argument("--models", default=None)
     p.add_argument("--threads", type=int, default=2)
@@ -60,10 +62,11 @@ def main() -> None:
                 engine = Ditto2Engine(pipe.teacher, student, 1)
                 for length in runs:
                     start = time.perf_counter()
-                    result = optimise_noise(x_T, engine.render, lambda mel, c=control: total_loss([c], mel),
-                                            OptimConfig(steps=length, lr=lr, schedule=schedule),
-                                            sigma=student.sigma_max,
-                                            snapshots=checkpoints if schedule == "constant" else [length])
+                    with autocast_for("cpu", args.precision):
+                        result = optimise_noise(x_T, engine.render, lambda mel, c=control: total_loss([c], mel),
+                                                OptimConfig(steps=length, lr=lr, schedule=schedule),
+                                                sigma=student.sigma_max,
+                                                snapshots=checkpoints if schedule == "constant" else [length])
                     rows.setdefault(("time", lr), []).append((time.perf_counter() - start) / length)
                     for steps, x in result.snapshots.items():
                         for k in decodes:

@@ -184,6 +184,19 @@ def test_refinement_through_the_decode_never_loses_on_the_decoded_mel(pipe, mode
     assert one_step.settings["refine_steps"] == 0  # nothing to refine: the decode is the surrogate
 
 
+def test_bf16_optimisation_moves_the_same_way_and_decodes_in_fp32(pipe):
+    control = C.IntensityControl(F.intensity_curve([-45, -20]))
+    runs = {p: pipe.generate([control], seed=4, opt_steps=4, lr=0.05, decode_steps=1, precision=p, progress=False)
+            for p in ("fp32", "bf16")}
+    assert runs["bf16"].settings["precision"] == "bf16" and runs["bf16"].mel.dtype == torch.float32
+    assert not torch.equal(runs["fp32"].x_T, runs["bf16"].x_T)  # bf16 was really used ...
+    step = runs["fp32"].x_T - pipe.teacher.initial_noise([4])
+    bf16_step = runs["bf16"].x_T - pipe.teacher.initial_noise([4])
+    assert torch.nn.functional.cosine_similarity(step.flatten(), bf16_step.flatten(), dim=0) > 0.9  # ... alike
+    with pytest.raises(InputError, match="precision"):
+        pipe.generate([control], opt_steps=1, precision="fp8", progress=False)
+
+
 def test_gradients_reach_x_T_through_the_checkpointed_ditto_chain(pipe):
     engine = pipe.engine("ditto")
     x_T = pipe.teacher.initial_noise([0]).requires_grad_(True)

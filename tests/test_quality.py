@@ -41,3 +41,19 @@ def test_feature_spread_reads_how_alike_the_clips_are():
     assert 0.7 < quality.feature_spread(rng.normal(size=(64, 54)), reference) < 1.4
     alike = rng.normal(size=(64, 54)) * 0.3 + rng.normal(size=54)  # shifted, and a third as varied
     assert quality.feature_spread(alike, reference) < 0.15
+
+
+def test_quality_figure_gates_the_student_decodes(tiny_models_dir, tiny_dataset, tmp_path):
+    import json
+
+    from ditto2.eval.teacher_report import teacher_quality
+
+    scores = teacher_quality(str(tiny_models_dir), str(tiny_dataset), tmp_path, n=3, steps=2, student="ctd",
+                             student_steps=(1, 2))
+    names = [s.name for s in scores]
+    assert "CTD student, unconditional, 1-step decode → Griffin-Lim" in names
+    assert "CTD student, unconditional, 2-step decode → Griffin-Lim" in names
+    saved = json.loads((tmp_path / "teacher-quality.json").read_text())
+    assert {n for n in saved["gate_misses"] if n.startswith("CTD student")} == {
+        "CTD student, unconditional, 1-step decode → Griffin-Lim", "CTD student, unconditional, 2-step decode → Griffin-Lim"}
+    assert "CTD student, unconditional, 2-step decode" in (tmp_path / "teacher-quality.md").read_text()

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ditto2.errors import InputError, MissingResourceError
+from ditto2.precision import autocast_for
 from ditto2.train import checkpoint as ckpt
 from ditto2.train import loop
 
@@ -123,9 +124,9 @@ def test_bad_loop_settings_are_rejected(tmp_path):
 def test_bf16_training_step_is_mixed_precision_and_learns_like_fp32(tmp_path):
     import dataclasses
 
-    with loop.autocast_for(torch.device("cpu"), "bf16"):
+    with autocast_for(torch.device("cpu"), "bf16"):
         assert torch.nn.Linear(4, 2)(torch.randn(3, 4)).dtype == torch.bfloat16
-    with loop.autocast_for(torch.device("cpu"), "fp32"):
+    with autocast_for(torch.device("cpu"), "fp32"):
         assert torch.nn.Linear(4, 2)(torch.randn(3, 4)).dtype == torch.float32
     runs = {p: loop.run(ToyTask(), tmp_path / p, dataclasses.replace(CFG, precision=p), progress=False)
             for p in ("fp32", "bf16")}

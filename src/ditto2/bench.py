@@ -140,7 +140,7 @@ def task_controls(task: str, n: int, clips: dict, folder: Path, curves: list | N
 
 
 def run_condition(pipe, condition: Condition, controls_per_clip: list[list], folder: Path, seed: int,
-                  opt_steps: int | None, lr: float | None = None) -> list[dict]:
+                  opt_steps: int | None, lr: float | None = None, precision: str = "fp32") -> list[dict]:
     """Generate each clip of a task under one condition; returns its timing records."""
     from ditto2.report import write_generation
 
@@ -152,7 +152,7 @@ def run_condition(pipe, condition: Condition, controls_per_clip: list[list], fol
             continue
         result = pipe.generate(controls, method=condition.method, model=condition.model, seed=seed + i,
                                decode_steps=condition.decode_steps, refine_steps=condition.refine_steps,
-                               opt_steps=opt_steps, lr=lr, progress=False)
+                               opt_steps=opt_steps, lr=lr, precision=precision, progress=False)
         write_json(path.with_suffix(".timing.json"), result.timing)
         write_generation(result, controls, [path])
         timings.append(result.timing)
@@ -178,7 +178,7 @@ def write_reference(data_root, folder: Path, n: int) -> Path:
 
 def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n: int, n_reference: int = 64,
               seed: int = 1000, opt_steps: int | None = None, lr: float | None = None, embedder=None,
-              targets: str = "tuning", progress: bool = True) -> dict:
+              targets: str = "tuning", precision: str = "fp32", progress: bool = True) -> dict:
     """Generate, time and score every (task, condition); resumable (finished clips are kept)."""
     from tqdm import tqdm
 
@@ -198,7 +198,7 @@ def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n
         task_dir.mkdir(parents=True, exist_ok=True)
         controls = task_controls(task, n, clips, task_dir, curves)
         folder = task_dir / condition.name
-        timings = run_condition(pipe, condition, controls, folder, seed, opt_steps, lr)
+        timings = run_condition(pipe, condition, controls, folder, seed, opt_steps, lr, precision)
         scored = evaluate(folder, folder / "eval", reference=reference, embedder=embedder, plots=False,
                           progress=False)
         means = {k: v["mean"] for k, v in scored["means"].items()}
@@ -207,7 +207,7 @@ def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n
                      "musicality": scored["musicality"]["median"]})
     add_kept(rows)
     result = {"n": n, "n_reference": n_reference, "seed": seed, "opt_steps": opt_steps, "lr": lr, "targets": targets,
-              "curves": curves, "rows": rows}
+              "curves": curves, "precision": precision, "rows": rows}
     write_json(out_dir / "results.json", result)
     (out_dir / "results.md").write_text(results_markdown(result))
     plot_tradeoff(result, out_dir / "tradeoff.png")

@@ -24,6 +24,7 @@ from ditto2.controls.base import Control, total_loss
 from ditto2.engine import DITTO_STEPS, Ditto2Engine, DittoEngine, OptimConfig, optimise_noise
 from ditto2.errors import InputError
 from ditto2.eval.timing import peak_rss_bytes
+from ditto2.precision import autocast_for, resolve
 
 METHODS = ("ditto2", "ditto", "none")
 MODELS = ("ctd", "cd")
@@ -31,10 +32,16 @@ MODELS = ("ctd", "cd")
 # measurement (docs/results.md): with the one-step surrogate, lr 2e-2 reaches in 40 steps the intensity error
 # that 5e-3 needs 70 for; melody and the reference-based controls want larger steps, structure smaller ones
 # (and 80 steps). A mix of controls takes the smallest learning rate and the most steps among them.
-LONG_CONTROLS = {"ditto": ("melody", "structure"), "ditto2": ("structure",)}
+# Inpainting and outpainting (looped or not) take 80 steps too since the output anchor (below): it slows their
+# context match, which passes the unanchored 40-step figure by 80 steps (docs/generation.md, "Keeping the music").
+LONG_CONTROLS = {"ditto": ("melody", "structure"), "ditto2": ("structure", "inpaint", "outpaint")}
 DEFAULT_STEPS = {"ditto": (70, 150), "ditto2": (40, 80)}
 DEFAULT_LR = {"ditto": 5e-3, "ditto2": 2e-2}
 DITTO2_LR_OF_CONTROL = {"melody": 1.5e-1, "inpaint": 8e-2, "outpaint": 8e-2, "loop": 8e-2}
+# DITTO-2's output anchor (engine/anchor.py), measured in docs/generation.md ("Keeping the music"): its weight per
+# control. It applies when every control says which frames it leaves free (Control.free_weights) and has a weight
+# here; a mix with a control that may change every frame (intensity, melody, structure, text) is not anchored.
+DITTO2_ANCHOR_OF_CONTROL = {"loop": 10.0, "inpaint": 3.0, "outpaint": 3.0}
 
 
 def default_lr(method: str, controls) -> float:
@@ -42,6 +49,17 @@ def default_lr(method: str, controls) -> float:
         return DEFAULT_LR["ditto"]
     return min((DITTO2_LR_OF_CONTROL.get(c.name, DEFAULT_LR["ditto2"]) for c in controls),
                default=DEFAULT_LR["ditto2"])
+
+
+def default_anchor(method: str, controls) -> tuple[float, tuple[float, ...] | None]:
+    """(weight, per-frame weights) of the output anchor: DITTO-2 only (DITTO keeps the paper's plain Adam); the
+    smallest weight among the controls, the frames free of all of them."""
+    if method == "ditto" or not controls or any(c.name not in DITTO2_ANCHOR_OF_CONTROL for c in controls):
+        return 0.0, None
+    free = [c.free_weights() for c in controls]
+    if any(f is None for f in free):
+        return 0.0, None
+    return min(DITTO2_ANCHOR_OF_CONTROL[c.name] for c in controls), tuple(np.minimum.reduce(free).tolist())
 
 
 def _offset(callback, steps: int):
@@ -112,13 +130,15 @@ class Pipeline:
     def generate(self, controls: Sequence[Control] = (), *, method: str = "ditto2", model: str = "ctd",
                  seed: int = 0, batch: int = 1, opt_steps: int | None = None, lr: float | None = None,
                  decode_steps: int = 2, norm_prior: float = 0.0, target_loss: float | None = None,
-                 refine_steps: int = 0, init: np.ndarray | None = None,
+                 refine_steps: int = 0, precision: str = "fp32", init: np.ndarray | None = None,
                  callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
         ``refine_steps`` (DITTO-2 with a multi-step decode): after the one-step surrogate, that many Adam steps
         through the k-step decode itself, keeping the best decoded iterate: the control the decode would lose is
-        won back, and the result is never worse on the decoded mel than without refinement."""
+        won back, and the result is never worse on the decoded mel than without refinement.
+        ``precision``: of the optimisation ("fp32", "bf16" or "auto": bf16 where the CPU has fast bf16); the
+        final decode and the vocoder always run in fp32."""
         from ditto2.eval.timing import StageTimer, reset_peak_rss
 
         controls = list(controls)
@@ -141,8 +161,9 @@ class Pipeline:
         config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss)
         history: list[dict] = []
         best: list[float] = []
+        resolve(precision)  # a bad value fails before the optimisation
         if method != "none" and config.steps > 0:
-            with timer.stage("optimise"):
+            with timer.stage("optimise"), autocast_for(x_T.device, precision):
                 result = self._optimise(engine.render, f"optimising ({engine.name})", engine.sigma_max, x_T, controls,
                                         config, callback, progress)
             x_T, history, best = result.x_T, result.history, result.best_loss.tolist()
@@ -150,7 +171,7 @@ class Pipeline:
             raise InputError(f"--refine-steps must be a non-negative integer, got {refine_steps}")
         refining = method == "ditto2" and refine_steps > 0 and decode_steps > 1 and bool(controls)
         if refining:
-            with timer.stage("refine"):
+            with timer.stage("refine"), autocast_for(x_T.device, precision):
                 result = self._optimise(engine.decode_render(seeds), f"refining ({decode_steps}-step decode)",
                                         engine.sigma_max, x_T, controls, dataclasses.replace(config, steps=refine_steps),
                                         _offset(callback, len(history)), progress)
@@ -167,7 +188,7 @@ class Pipeline:
         settings = {"method": method, "model": "teacher" if on_teacher else model, "seeds": seeds,
                     "opt_steps": config.steps if method != "none" else 0, "lr": config.lr,
                     "norm_prior": config.norm_prior, "decode_steps": DITTO_STEPS if on_teacher else decode_steps,
-                    "refine_steps": refine_steps if refining else 0,
+                    "refine_steps": refine_steps if refining else 0, "precision": resolve(precision, x_T.device),
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings)
@@ -179,8 +200,9 @@ class Pipeline:
         long = any(c.name in LONG_CONTROLS[key] for c in controls)
         steps = DEFAULT_STEPS[key][long] if opt_steps is None else opt_steps
         clip = None if key == "ditto" else 1.0  # the DITTO baseline as published: plain Adam
+        anchor, anchor_weights = default_anchor(key, controls)
         return OptimConfig(steps=steps, lr=default_lr(key, controls) if lr is None else lr, clip=clip,
-                           norm_prior=norm_prior, target_loss=target_loss)
+                           norm_prior=norm_prior, target_loss=target_loss, anchor=anchor, anchor_weights=anchor_weights)
 
     @staticmethod
     def _optimise(render, desc: str, sigma: float, x_T, controls, config, callback, progress):

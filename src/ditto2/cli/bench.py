@@ -28,6 +28,8 @@ def add_commands(sub) -> None:
     p.add_argument("--embedder", choices=("logmel", "musicnn", "clap"), default="logmel", help="FAD embedding")
     p.add_argument("--models", default=None, help="folder with the model weights (default: shipped)")
     p.add_argument("--seed", type=int, default=1000)
+    p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32",
+                   help="of every method's optimisation (the decodes stay fp32)")
     p.add_argument("--targets", choices=("tuning", "fresh"), default="tuning",
                    help="tuning (default): the fixed targets the defaults were chosen on; fresh: seeded random "
                         "loudness curves and later test-split melodies, for acceptance runs")
@@ -50,6 +52,7 @@ def cmd_bench(args) -> None:
     embedder = make_embedder(args.embedder, 0, args.models)
     result = run_bench(Pipeline.from_pretrained(args.models), args.data, args.out, tasks=tasks,
                        conditions=conditions, n=args.n, n_reference=args.n_reference, seed=args.seed,
-                       opt_steps=args.opt_steps, lr=args.lr, embedder=embedder, targets=args.targets)
+                       opt_steps=args.opt_steps, lr=args.lr, embedder=embedder, targets=args.targets,
+                       precision=args.precision)
     print((Path(args.out) / "results.md").read_text())
     print(f"{len(result['rows'])} rows; results in {args.out}/results.json")

@@ -13,6 +13,9 @@ def add_commands(sub) -> None:
     q.add_argument("--steps", type=int, default=20, help="sampler steps (default 20)")
     q.add_argument("--cfg", type=float, default=3.0, help="guidance scale of the captioned set (default 3)")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--student", choices=("ctd", "cd"), default=None,
+                   help="also gate this student's unconditional decodes (from the teacher set's x_T)")
+    q.add_argument("--student-steps", default="1,2,4", help="decode step counts of --student (default 1,2,4)")
     q.set_defaults(func=cmd_quality)
 
     f = ev.add_parser("fad", help="Fréchet audio distance between two folders of audio")
@@ -65,7 +68,14 @@ def cmd_quality(args) -> None:
 
     if args.n < 3:
         raise InputError(f"-n must be at least 3 (a Fréchet distance needs a covariance), got {args.n}")
-    teacher_quality(args.models, args.data, args.out, n=args.n, steps=args.steps, seed=args.seed, cfg=args.cfg)
+    from ditto2.distill.samplers import check_steps
+
+    try:
+        student_steps = tuple(check_steps(int(k)) for k in args.student_steps.split(","))
+    except ValueError:
+        raise InputError(f"--student-steps must be comma-separated integers, got {args.student_steps!r}") from None
+    teacher_quality(args.models, args.data, args.out, n=args.n, steps=args.steps, seed=args.seed, cfg=args.cfg,
+                    student=args.student, student_steps=student_steps)
 
 
 def cmd_run(args) -> None:

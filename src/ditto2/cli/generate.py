@@ -50,6 +50,8 @@ def add_commands(sub) -> None:
                    help="ditto2 with --decode-steps > 1: Adam steps through the k-step decode after the one-step "
                         "surrogate, keeping the best decoded result (default 0, docs/results.md)")
     g.add_argument("--norm-prior", type=float, default=0.0, help="weight of the |x_T| Gaussian-shell prior")
+    g.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32",
+                   help="of the optimisation (auto: bf16 on CPUs with AMX or AVX512-BF16); the decode stays fp32")
     g.add_argument("--seconds", type=float, default=None, help="total length; longer than one clip (5.94 s) "
                                                                "chains outpainting")
     g.add_argument("--init", default=None, metavar="FILE", help="start from the DDIM inversion of this audio")
@@ -225,7 +227,7 @@ def cmd_generate(args) -> None:
     pipe = Pipeline.from_pretrained(args.models)
     kwargs = dict(method=args.method, model=args.model, seed=args.seed, batch=args.batch, opt_steps=args.opt_steps,
                   lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior,
-                  refine_steps=args.refine_steps, init=init, progress=not args.quiet)
+                  refine_steps=args.refine_steps, precision=args.precision, init=init, progress=not args.quiet)
     if args.seconds is not None:
         result = pipe.generate_long(args.seconds, controls, overlap_s=args.overlap, **kwargs)
     else:

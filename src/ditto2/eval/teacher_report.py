@@ -12,7 +12,7 @@ from ditto2.audio.vocoder import GriffinLim
 from ditto2.data.dataset import ClipDataset
 from ditto2.eval import quality
 from ditto2.fileio import write_json
-from ditto2.models import Teacher
+from ditto2.models import Teacher, load_student_for
 
 
 def _held_out(data: str, split: str, n: int, seed: int) -> dict:
@@ -47,12 +47,27 @@ def generated_mels(teacher: Teacher, n: int, seed: int, steps: int, text=None, c
     return torch.stack(mels)
 
 
+@torch.no_grad()
+def student_mels(teacher: Teacher, student, n: int, seed: int, steps: int) -> torch.Tensor:
+    """Unconditional k-step decodes of the student from the same x_T as the teacher's unconditional set."""
+    from ditto2.distill import sample_student
+
+    mels = []
+    for k in tqdm(range(n), desc=f"{student.method} {steps}-step", unit="clip", leave=False):
+        z = sample_student(student, teacher.initial_noise([seed + k]), steps, seeds=[seed + k])
+        mels.append(teacher.autoencoder.from_latent(z)[0].clamp(-1, 1))
+    return torch.stack(mels)
+
+
 REAL_VOCODED = "real validation mels → Griffin-Lim"
 ENVELOPE_NOISE = "noise with a real spectral envelope"
 
 
 def teacher_quality(models: str | None, data: str, out_dir: str | Path, n: int = 64, steps: int = 20,
-                    seed: int = 0, cfg: float = 3.0) -> list[quality.SetScore]:
+                    seed: int = 0, cfg: float = 3.0, student: str | None = None,
+                    student_steps: tuple[int, ...] = ()) -> list[quality.SetScore]:
+    """The quality table and gate; with ``student`` ("ctd"/"cd") also its unconditional decodes at each of
+    ``student_steps``, gated like the teacher's sets."""
     out_dir = Path(out_dir)
     teacher, vocoder, counter = Teacher.load(models), GriffinLim(), quality.NoteCounter()
     reference = _held_out(data, "test", n, seed)
@@ -62,6 +77,11 @@ def teacher_quality(models: str | None, data: str, out_dir: str | Path, n: int =
     cond = generated_mels(teacher, n, seed, steps, text=real["text"], cfg=cfg)
     generated = {f"teacher, unconditional, {steps} Heun steps → Griffin-Lim": uncond,
                  f"teacher, validation captions, CFG {cfg:g}, {steps} Heun steps → Griffin-Lim": cond}
+    if student is not None:
+        model = load_student_for(models, student)
+        for k in student_steps:
+            generated[f"{student.upper()} student, unconditional, {k}-step decode → Griffin-Lim"] = \
+                student_mels(teacher, model, n, seed, k)
     sets = {
         "real validation clips (rendered audio)": real["audio"],
         REAL_VOCODED: _vocode(real["mel"], vocoder),

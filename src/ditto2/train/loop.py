@@ -21,6 +21,7 @@ from typing import Iterator, Protocol
 import torch
 
 from ditto2.errors import InputError
+from ditto2.precision import PRECISIONS, autocast_for
 from ditto2.train import checkpoint as ckpt
 
 LAST = "last.safetensors"
@@ -51,26 +52,6 @@ class LoopConfig:
             raise InputError(f"--lr must be positive, got {self.lr}")
         if self.precision not in PRECISIONS:
             raise InputError(f"--precision must be one of {PRECISIONS}, got {self.precision!r}")
-
-
-PRECISIONS = ("auto", "bf16", "fp32")
-
-
-def cpu_has_fast_bf16() -> bool:
-    """AMX tiles make bf16 convolutions and matmuls about 2x faster than fp32 (docs/benchmarks.md)."""
-    try:
-        return "amx_bf16" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-
-
-def autocast_for(device: torch.device, precision: str = "auto"):
-    """The autocast context of the training step: weights, optimiser and EMA stay fp32 (mixed precision)."""
-    if precision == "auto":
-        precision = "bf16" if device.type == "cuda" or cpu_has_fast_bf16() else "fp32"
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 class TrainTask(Protocol):
