@@ -54,6 +54,13 @@ class Control(abc.ABC):
         """Frames of the assembled audio where two sources meet (for the seam metric)."""
         return []
 
+    def free_weights(self) -> np.ndarray | None:
+        """(T,) per mel frame, how free of this control the music is: 0 where its loss acts, up to 1 where it does
+        not look at all. The optimiser may keep the free frames where the seed's noise put them (the output
+        anchor, ``engine.anchor``), so a loss on a few windows cannot wash out the rest of the clip. None (the
+        default): the control may change every frame, and nothing is anchored."""
+        return None
+
     loops: bool = False  # the assembled audio is meant to repeat seamlessly
 
 

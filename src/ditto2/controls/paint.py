@@ -5,6 +5,11 @@ masked L2 on the normalised mel, and each one assembles the final audio from the
 with the gap filled, the reference followed by its continuation, or a loop. Joins are equal-power crossfades in
 the audio domain over frames the loss asked to agree, so the reference keeps its original audio (not a vocoded
 copy) and the seam sits where both sides already sound alike.
+
+Each one also says which frames it leaves free (``free_weights``): outside its windows, fading in over
+``FREE_RAMP_S``. With the output anchor (``engine.anchor``, on by default for DITTO-2) those frames stay the music the
+seed's noise made, instead of the stationary wash that satisfies every "these frames must agree" loss
+(issue 15; figures in docs/generation.md, "Keeping the music").
 """
 from __future__ import annotations
 
@@ -16,10 +21,17 @@ import torch
 from ditto2.audio import mel as M
 from ditto2.controls.base import Control
 from ditto2.errors import InputError
+from ditto2.features import free_weights as weights_outside
 from ditto2.features import inpainting_mask, looping_masks, outpainting_masks, self_looping_masks
 
 PAINT_SCALE = 0.01  # loss 1 = an RMS mel error of 0.1 (about 6 dB) inside the masks
 INPAINT_FADE_S = 0.2  # crossfade on each side of an inpainted gap
+# The free frames' weight rises from 0 at a window's edge to 1 this far away: room for the music to turn towards
+# the window. Measured: 1 s joins a reference-based loop as smoothly as the clip's own frames join (0.5 s left a
+# jump at the window's edge); an inpainted gap (2 s in the measurements) takes 0.5 s from each side, so that its
+# middle stays anchored.
+FREE_RAMP_S = 1.0
+INPAINT_RAMP_S = 0.5
 
 
 def reference_wave(reference, name: str) -> np.ndarray:
@@ -51,6 +63,11 @@ def crossfade(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def samples(frames: int) -> int:
     return frames * M.HOP
+
+
+def free_of(windows: np.ndarray, ramp_s: float = FREE_RAMP_S) -> np.ndarray:
+    """The frames outside a control's windows, weighted up over ``ramp_s`` from each window's edge."""
+    return weights_outside(windows, M.seconds_to_frames(ramp_s))
 
 
 class InpaintControl(Control):
@@ -95,6 +112,10 @@ class InpaintControl(Control):
 
     def record(self) -> dict:
         return {"context": {"mask": self.mask.astype(int).tolist(), "reference_mask": self.mask.astype(int).tolist()}}
+
+    def free_weights(self) -> np.ndarray:
+        """The gap (and any frames beyond a limited context) is free: its middle keeps the seed's music."""
+        return free_of(self.mask, INPAINT_RAMP_S)
 
 
 class OutpaintControl(Control):
@@ -148,6 +169,10 @@ class OutpaintControl(Control):
         return {"context": {"mask": self.head.astype(int).tolist(),
                             "reference_mask": self.ref_tail.astype(int).tolist()}}
 
+    def free_weights(self) -> np.ndarray:
+        """Everything after the overlap (before the loop's closing overlap) is free."""
+        return free_of(self.head | self.tail if self.loops else self.head)
+
 
 class SelfLoopControl(Control):
     """Reference-free looping: frames [L, L + o) must match [0, o), so frames [0, L) repeat seamlessly."""
@@ -169,3 +194,7 @@ class SelfLoopControl(Control):
 
     def seams(self) -> list[int]:
         return [int(self.start.sum()) // 2]  # the crossfade's mid-point; the wrap itself is continuous
+
+    def free_weights(self) -> np.ndarray:
+        """Only the two windows are asked to agree; the music between them is free."""
+        return free_of(self.start | self.end)

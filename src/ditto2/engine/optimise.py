@@ -2,7 +2,8 @@
 
 ``render`` maps x_T to a mel (DITTO: the teacher's full DDIM chain; DITTO-2: the one-step student), ``objective``
 maps a mel to one loss per candidate. Adam with per-candidate gradient-norm clipping, best-iterate tracking per
-candidate, and an optional early stop once every candidate is below a target loss.
+candidate, and an optional early stop once every candidate is below a target loss. Optionally an output anchor
+(``engine.anchor``) keeps the rendered mel near the starting render where the controls leave the music free.
 
 Adam runs on the **unit-variance** noise eps = x_T / sigma_max, as DITTO's DDPM does on x_T ~ N(0, I): our EDM
 x_T has standard deviation sigma_max (80), where the paper's learning rate would move it 80 times less.
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from ditto2.engine.anchor import anchor_penalty
 from ditto2.errors import InputError
 
 Objective = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
@@ -29,6 +31,8 @@ class OptimConfig:
     target_loss: float | None = None  # stop once every candidate's loss is at most this
     norm_prior: float = 0.0        # weight of a penalty keeping |eps| on the Gaussian shell (0 = off)
     schedule: str = "constant"     # learning rate over the steps: "constant", or "cosine" from lr down to 0
+    anchor: float = 0.0            # weight of the output anchor (engine.anchor; 0 = off)
+    anchor_weights: tuple[float, ...] | None = None  # per mel frame, 0 = free .. 1 = anchored; None = all frames
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -39,6 +43,8 @@ class OptimConfig:
             raise InputError(f"--lr must be positive, got {self.lr!r}")
         if self.clip is not None and not self.clip > 0:
             raise InputError(f"gradient clip must be positive or None, got {self.clip!r}")
+        if not self.anchor >= 0:
+            raise InputError(f"anchor weight must be non-negative, got {self.anchor!r}")
 
 
 @dataclasses.dataclass
@@ -70,6 +76,24 @@ def _clip_per_candidate(grad: torch.Tensor, max_norm: float) -> None:
     grad.mul_(factor.view(-1, *[1] * (grad.dim() - 1)))
 
 
+class _Anchor:
+    """The weighted anchor penalty of each render against the first one it sees: the render of the starting noise
+    (step 0, where the penalty is 0), i.e. the seed's uncontrolled clip or, when refining, the stage before's best."""
+
+    def __init__(self, config: OptimConfig):
+        self.weight, self.mel_0 = config.anchor, None
+        self.frames = None if config.anchor_weights is None else torch.tensor(config.anchor_weights)
+
+    def __call__(self, mel: torch.Tensor) -> torch.Tensor:
+        if self.mel_0 is None:
+            self.mel_0 = mel.detach()
+            if self.frames is None:
+                self.frames = torch.ones(mel.shape[-1])
+            if self.frames.numel() != mel.shape[-1]:
+                raise InputError(f"anchor weights: {self.frames.numel()} frames for a mel of {mel.shape[-1]}")
+        return self.weight * anchor_penalty(mel, self.mel_0, self.frames)
+
+
 def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Tensor], objective: Objective,
                    config: OptimConfig, *, sigma: float = 1.0,
                    callback: Callable[[int, dict], None] | None = None, snapshots: Sequence[int] = ()) -> OptimResult:
@@ -80,10 +104,13 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
     best_x, best_loss = x.detach().clone(), torch.full((x.shape[0],), float("inf"))
     history: list[dict] = []
     saved: dict[int, torch.Tensor] = {}
+    anchor = _Anchor(config) if config.anchor else None
     for step in range(config.steps + 1):  # the last pass only evaluates the final iterate
         final = step == config.steps
         with torch.set_grad_enabled(not final):
-            total, parts = objective(render(x * sigma))
+            mel = render(x * sigma)
+            total, parts = objective(mel)
+            penalty = anchor(mel) if anchor is not None and not final else None
         loss = total.detach().float().cpu()
         record = {"step": step, "loss": loss.tolist(), **{k: v.detach().float().cpu().tolist() for k, v in parts.items()}}
         history.append(record)
@@ -98,6 +125,8 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
             break
         optimiser.zero_grad(set_to_none=True)
         objective_total = total + config.norm_prior * norm_penalty(x) if config.norm_prior else total
+        if penalty is not None:  # the best iterate is chosen on the controls alone: the anchor only shapes the path
+            objective_total = objective_total + penalty
         objective_total.sum().backward()  # candidates are independent: the sum gives each its own gradient
         if config.clip is not None:
             _clip_per_candidate(x.grad, config.clip)

@@ -89,3 +89,19 @@ def self_looping_masks(overlap_s, loop_s=None, n_frames: int = M.CLIP_FRAMES):
                          f"({M.frames_to_seconds(n_frames):.2f} s), got loop {M.frames_to_seconds(loop):.2f} s, "
                          f"overlap {overlap_s:g} s")
     return _span(n_frames, loop, loop + overlap), _span(n_frames, 0, overlap)
+
+
+def free_weights(windows: np.ndarray, ramp_frames: int) -> np.ndarray:
+    """(frames,) float32 weights of the frames a control leaves free: 0 inside ``windows`` (a bool mask, the frames
+    its loss acts on), rising linearly to 1 at ``ramp_frames`` frames away from the nearest window frame.
+
+    The optimiser keeps the free frames where the seed's noise put them (``engine.anchor``); the ramp leaves the
+    music room to turn towards a window instead of jumping into it at the window's edge.
+    """
+    windows = np.asarray(windows, dtype=bool)
+    if windows.ndim != 1 or not windows.any():
+        raise InputError("free_weights: expected a (frames,) bool mask with at least one window frame")
+    ramp = positive_int(ramp_frames, "ramp_frames")
+    frames = np.arange(windows.size)
+    distance = np.abs(frames[:, None] - np.flatnonzero(windows)[None, :]).min(axis=1)
+    return np.minimum(distance / ramp, 1.0).astype(np.float32)

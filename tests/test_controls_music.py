@@ -1,0 +1,140 @@
+"""Keeping the music under the paint and loop controls (issue 15): free-frame weights, the output anchor, and
+the defaults that switch it on; a smoothed-noise wash satisfies the old loop loss but not the anchored one."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from ditto2 import controls as C
+from ditto2 import features as F
+from ditto2 import pipeline as P
+from ditto2.audio import mel as M
+from ditto2.audio.io import write_audio
+from ditto2.engine import OptimConfig, optimise_noise
+from ditto2.engine.anchor import anchor_penalty
+from ditto2.errors import InputError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+RATE = M.SAMPLE_RATE
+TUNE = (60, 64, 67, 72, 71, 67, 64, 62, 65, 69, 72, 74, 72, 67, 64, 60)
+
+
+def plucked_clip(seconds=0.4):
+    """Harmonic notes with sharp attacks and decays, one clip (512 frames) long."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    envelope = np.minimum(t / 0.005, 1.0) * np.exp(-3.0 * t)
+    notes = np.concatenate([envelope * sum(np.sin(2 * np.pi * 440 * 2 ** ((p - 69) / 12) * h * t) / h
+                                           for h in (1, 2, 3, 4)) for p in TUNE])
+    wave = np.resize(0.2 * notes, M.CLIP_SAMPLES) + 1e-3 * np.random.default_rng(1).standard_normal(M.CLIP_SAMPLES)
+    return wave.astype(np.float32)
+
+
+def music_and_wash():
+    """(1, 80, 512) mels: the notes, and a wash with the same mean spectrum (slowly drifting noise, no onsets)."""
+    music = M.wave_to_mel(torch.from_numpy(plucked_clip()))[None, :, : M.CLIP_FRAMES]
+    drift = torch.randn(1, 80, M.CLIP_FRAMES // 32 + 1, generator=torch.Generator().manual_seed(0))
+    drift = torch.nn.functional.interpolate(drift, size=M.CLIP_FRAMES, mode="linear", align_corners=True)
+    return music, music.mean(-1, keepdim=True) + 0.02 * drift
+
+
+def test_free_weights_are_zero_in_the_windows_and_ramp_to_one():
+    windows = np.zeros(100, dtype=bool)
+    windows[:10] = windows[90:] = True
+    weights = F.free_weights(windows, 20)
+    assert weights.dtype == np.float32 and weights.shape == (100,)
+    assert not weights[windows].any() and weights[50] == 1.0
+    assert weights[14] == pytest.approx(0.25) and weights[80] == pytest.approx(0.5)  # linear from the edge
+    with pytest.raises(InputError, match="free_weights"):
+        F.free_weights(np.zeros(100, dtype=bool), 20)
+
+
+def test_each_paint_control_leaves_its_windows_free_of_the_anchor(tmp_path):
+    loop = C.SelfLoopControl(0.5)
+    assert not loop.free_weights()[loop.start | loop.end].any() and loop.free_weights()[256] == 1.0
+    reference = write_audio(tmp_path / "ref.wav", plucked_clip())
+    inpaint = C.InpaintControl(reference, (2.0, 4.0))
+    middle = (M.seconds_to_frames(2.0) + M.seconds_to_frames(4.0)) // 2
+    assert not inpaint.free_weights()[inpaint.mask].any() and inpaint.free_weights()[middle] == 1.0
+    outpaint = C.OutpaintControl(reference, 1.0, loop=True)
+    assert not outpaint.free_weights()[outpaint.head | outpaint.tail].any()
+    assert C.IntensityControl(F.intensity_curve([-30, -20])).free_weights() is None
+
+
+def test_a_wash_satisfies_the_old_loop_loss_but_not_the_anchored_objective():
+    """The failure of issue 15 in miniature. The old loss ranks the wash far above the music it replaced; with the
+    anchor (mel_0 = the music the seed made), the wash costs more than looping the music itself."""
+    loop = C.SelfLoopControl(0.5)
+    music, washed = music_and_wash()
+    looped = music.clone()
+    looped[..., loop.end] = music[..., loop.start]  # the music, its end window made a copy of its start
+    old = {name: float(loop.loss(mel)) for name, mel in (("music", music), ("wash", washed), ("looped", looped))}
+    assert old["wash"] < 0.1 < 0.05 * old["music"] and old["looped"] == 0.0
+
+    weight = P.DITTO2_ANCHOR_OF_CONTROL["loop"]
+    free = torch.from_numpy(loop.free_weights())
+
+    def anchored(mel):
+        return float(loop.loss(mel) + weight * anchor_penalty(mel, music, free))
+
+    assert anchored(looped) == pytest.approx(0.0, abs=1e-6)  # the windows are free of the anchor, edges included
+    assert anchored(washed) > 1.0 > 100 * anchored(looped) and anchored(washed) > 10 * old["wash"]
+
+
+def test_the_anchor_keeps_coupled_free_frames_where_they_started():
+    """A render that couples every frame (a shared offset), a loss on the first frames only: without the anchor
+    the optimiser moves the shared offset and so every free frame; with it the free frames stay near the start,
+    and the best iterate is still chosen on the controls' loss alone."""
+    torch.manual_seed(0)
+    x0 = torch.randn(2, 1, 64)
+    weights = np.ones(64, dtype=np.float32)
+    weights[:8] = 0.0
+
+    def render(x):
+        return x + x.mean(-1, keepdim=True)
+
+    def objective(mel):
+        return (mel[..., :8] - 2.0).square().mean((-2, -1)), {}
+
+    base = OptimConfig(steps=100, lr=0.1, clip=None)
+    plain = optimise_noise(x0, render, objective, base)
+    kept = optimise_noise(x0, render, objective,
+                          dataclasses.replace(base, anchor=10.0, anchor_weights=tuple(weights.tolist())))
+
+    def drift(result):
+        return float((render(result.x_T) - render(x0))[..., 8:].abs().mean())
+
+    assert drift(kept) < 0.5 * drift(plain)
+    assert float(kept.best_loss.max()) < 0.5 * float(objective(render(x0))[0].min())  # the control still works
+    torch.testing.assert_close(objective(render(kept.x_T))[0], kept.best_loss)  # no anchor in the chosen loss
+
+
+def test_defaults_anchor_ditto2_paint_controls_alone(tmp_path):
+    loop = C.SelfLoopControl(0.5)
+    config = P.Pipeline.optim_config("ditto2", [loop], None, None)
+    assert config.anchor == P.DITTO2_ANCHOR_OF_CONTROL["loop"] > 0
+    np.testing.assert_allclose(config.anchor_weights, loop.free_weights())
+    intensity = C.IntensityControl(F.intensity_curve([-30, -20]))
+    assert P.Pipeline.optim_config("ditto2", [loop, intensity], None, None).anchor == 0.0  # may change every frame
+    assert P.Pipeline.optim_config("ditto", [loop], None, None).anchor == 0.0  # the paper's DITTO as published
+    reference = write_audio(tmp_path / "ref.wav", plucked_clip())
+    assert P.Pipeline.optim_config("ditto2", [C.InpaintControl(reference, (2.0, 4.0))], None, None).anchor > 0
+    with pytest.raises(InputError, match="anchor"):
+        OptimConfig(anchor=-1.0)
+
+
+def test_anchored_loop_on_tiny_models_stays_closer_to_the_uncontrolled_clip(tiny_models_dir, monkeypatch):
+    pipe = P.Pipeline.from_pretrained(tiny_models_dir)
+    loop = C.SelfLoopControl(0.5)
+    kwargs = dict(seed=4, opt_steps=10, lr=0.08, decode_steps=1, progress=False)
+    uncontrolled = pipe.generate([], method="none", **kwargs).mel
+    anchored = pipe.generate([loop], **kwargs)
+    monkeypatch.setattr(P, "DITTO2_ANCHOR_OF_CONTROL", {})  # the same run without the anchor
+    plain = pipe.generate([loop], **kwargs)
+    free = torch.from_numpy(loop.free_weights() == 1.0)
+
+    def drift(result):
+        return float((result.mel - uncontrolled)[..., free].abs().mean())
+
+    assert drift(anchored) < 0.7 * drift(plain)
+    assert anchored.final_losses["loop"][0] < float(loop.loss(uncontrolled)[0])  # and the loop still improves
