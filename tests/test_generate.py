@@ -15,7 +15,7 @@ from ditto2.audio.io import write_audio
 from ditto2.cli import main
 from ditto2.engine import OptimConfig, optimise_noise
 from ditto2.errors import InputError
-from ditto2.pipeline import Pipeline
+from ditto2.pipeline import REFINE_STEPS, Pipeline
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CLIP_S = M.CLIP_SAMPLES / M.SAMPLE_RATE
@@ -153,8 +153,11 @@ def test_cosine_schedule_shrinks_the_steps_to_zero():
 
 def test_candidates_do_not_depend_on_their_batch(pipe):
     control = C.IntensityControl(F.intensity_curve([-40, -20]))
-    both = pipe.generate([control], seed=5, batch=2, opt_steps=3, lr=0.1, decode_steps=2, progress=False)
-    alone = pipe.generate([control], seed=6, batch=1, opt_steps=3, lr=0.1, decode_steps=2, progress=False)
+    # Without refinement: its best-iterate pick among 4 decoded iterates can flip on float noise between batch
+    # sizes when two iterates tie, which moves x_T by a whole step (the pick itself is per candidate).
+    kwargs = dict(opt_steps=3, lr=0.1, decode_steps=2, refine_steps=0, progress=False)
+    both = pipe.generate([control], seed=5, batch=2, **kwargs)
+    alone = pipe.generate([control], seed=6, batch=1, **kwargs)
     torch.testing.assert_close(both.x_T[1:], alone.x_T, atol=1e-3, rtol=1e-4)  # x_T has std 80
 
 
@@ -173,11 +176,12 @@ def test_refinement_through_the_decode_never_loses_on_the_decoded_mel(pipe, mode
     the decoded mel is at most the unrefined one; its steps continue the history and the callback's count."""
     control = C.IntensityControl(F.intensity_curve([-45, -20, -40]))
     kwargs = dict(model=model, seed=2, opt_steps=4, lr=0.05, decode_steps=3, progress=False)
-    plain = pipe.generate([control], **kwargs)
+    plain = pipe.generate([control], refine_steps=0, **kwargs)
     steps: list[int] = []
     refined = pipe.generate([control], refine_steps=3, callback=lambda step, rec: steps.append(step), **kwargs)
     assert refined.final_losses["intensity"][0] <= plain.final_losses["intensity"][0] + 1e-6
-    assert refined.best_surrogate_loss[0] == pytest.approx(refined.final_losses["intensity"][0], rel=1e-4)
+    assert refined.settings["refined_loss"][0] == pytest.approx(refined.final_losses["intensity"][0], rel=1e-4)
+    assert refined.best_surrogate_loss == plain.best_surrogate_loss  # the surrogate stage is the same
     assert steps == list(range(len(refined.history))) and len(refined.history) == len(plain.history) + 4
     assert refined.settings["refine_steps"] == 3 and "refine" in refined.timing["stages_s"]
     one_step = pipe.generate([control], refine_steps=3, **dict(kwargs, decode_steps=1))
@@ -255,7 +259,8 @@ def test_cli_generate_writes_audio_sidecar_report_and_plot(tiny_models_dir, tmp_
         assert set(sidecar["targets"]) == {"intensity", "melody"} and sidecar["seed"] == k
         assert len(sidecar["targets"]["intensity"]["db"]) == M.CLIP_FRAMES
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["timing"]["real_time_factor"] > 0 and len(report["loss_history"]) == 3
+    assert report["timing"]["real_time_factor"] > 0
+    assert len(report["loss_history"]) == 3 + REFINE_STEPS + 1  # 2 surrogate steps, then the refinement through the decode
     measured = report["metrics_on_final_audio"]
     assert len(measured) == 2 and measured[0]["intensity_mse_db2"] >= 0 and "melody_accuracy" in measured[0]
     assert (tmp_path / "p.png").stat().st_size > 1000

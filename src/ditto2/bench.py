@@ -48,7 +48,7 @@ def parse_student_condition(parts: list[str], methods) -> tuple[str, str, int] |
 
 def _refine_suffix(part: str) -> int | None:
     """"r4" -> 4 (refinement steps through the decode); None if it is not that form."""
-    if part[:1] != "r" or not part[1:].isdigit() or int(part[1:]) < 1:
+    if part[:1] != "r" or not part[1:].isdecimal() or int(part[1:]) < 1:
         return None
     return int(part[1:])
 

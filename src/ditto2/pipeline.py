@@ -37,6 +37,9 @@ MODELS = ("ctd", "cd")
 LONG_CONTROLS = {"ditto": ("melody", "structure"), "ditto2": ("structure", "inpaint", "outpaint")}
 DEFAULT_STEPS = {"ditto": (70, 150), "ditto2": (40, 80)}
 DEFAULT_LR = {"ditto": 5e-3, "ditto2": 2e-2}
+# Adam steps through the k-step decode after the surrogate (k > 1): 3 bring the 2-step decode's intensity error
+# from 1.41 to 0.51 dB², the 1-step surrogate's own, for about 6 % more time (docs/results.md, release F).
+REFINE_STEPS = 3
 DITTO2_LR_OF_CONTROL = {"melody": 1.5e-1, "inpaint": 8e-2, "outpaint": 8e-2, "loop": 8e-2}
 # DITTO-2's output anchor (engine/anchor.py), measured in docs/generation.md ("Keeping the music"): its weight per
 # control. It applies when every control says which frames it leaves free (Control.free_weights) and has a weight
@@ -74,8 +77,8 @@ class GenerationResult:
     mel: torch.Tensor                # (B, 80, T) decoded mel of the generated clips
     x_T: torch.Tensor                # (B, ...) optimised initial noise
     seeds: list[int]
-    history: list[dict]              # per optimisation step: total and per-control surrogate losses
-    best_surrogate_loss: list[float]  # the surrogate's loss at the returned (best) iterate, per candidate
+    history: list[dict]              # per optimisation step: total and per-control losses (surrogate; "refine": decode)
+    best_surrogate_loss: list[float]  # the surrogate stage's best loss, per candidate (refinement: settings)
     final_losses: dict[str, list[float]]  # each control's loss on the decoded mel (not the surrogate's)
     timing: dict                     # seconds per stage, real-time factor (audio s / wall s), peak memory
     settings: dict
@@ -130,7 +133,7 @@ class Pipeline:
     def generate(self, controls: Sequence[Control] = (), *, method: str = "ditto2", model: str = "ctd",
                  seed: int = 0, batch: int = 1, opt_steps: int | None = None, lr: float | None = None,
                  decode_steps: int = 2, norm_prior: float = 0.0, target_loss: float | None = None,
-                 refine_steps: int = 0, precision: str = "fp32", init: np.ndarray | None = None,
+                 refine_steps: int = REFINE_STEPS, precision: str = "fp32", init: np.ndarray | None = None,
                  callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
@@ -161,21 +164,22 @@ class Pipeline:
         config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss)
         history: list[dict] = []
         best: list[float] = []
-        resolve(precision)  # a bad value fails before the optimisation
+        resolve(precision)  # bad values fail before the optimisation
+        if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
+            raise InputError(f"--refine-steps must be a non-negative integer, got {refine_steps!r}")
         if method != "none" and config.steps > 0:
             with timer.stage("optimise"), autocast_for(x_T.device, precision):
                 result = self._optimise(engine.render, f"optimising ({engine.name})", engine.sigma_max, x_T, controls,
                                         config, callback, progress)
             x_T, history, best = result.x_T, result.history, result.best_loss.tolist()
-        if refine_steps < 0:
-            raise InputError(f"--refine-steps must be a non-negative integer, got {refine_steps}")
         refining = method == "ditto2" and refine_steps > 0 and decode_steps > 1 and bool(controls)
         if refining:
             with timer.stage("refine"), autocast_for(x_T.device, precision):
+                refine = dataclasses.replace(config, steps=refine_steps)
                 result = self._optimise(engine.decode_render(seeds), f"refining ({decode_steps}-step decode)",
-                                        engine.sigma_max, x_T, controls, dataclasses.replace(config, steps=refine_steps),
-                                        _offset(callback, len(history)), progress)
-            x_T, best = result.x_T, result.best_loss.tolist()
+                                        engine.sigma_max, x_T, controls, refine, _offset(callback, len(history)),
+                                        progress)
+            x_T, refined_loss = result.x_T, result.best_loss.tolist()  # on the decoded mel, not the surrogate
             history += [dict(r, step=len(history) + r["step"], refine=True) for r in result.history]
         with timer.stage("decode"), torch.no_grad():
             mel = engine.decode(x_T, seeds)
@@ -189,6 +193,7 @@ class Pipeline:
                     "opt_steps": config.steps if method != "none" else 0, "lr": config.lr,
                     "norm_prior": config.norm_prior, "decode_steps": DITTO_STEPS if on_teacher else decode_steps,
                     "refine_steps": refine_steps if refining else 0, "precision": resolve(precision, x_T.device),
+                    **({"refined_loss": refined_loss} if refining else {}),
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings)

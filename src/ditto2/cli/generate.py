@@ -46,9 +46,9 @@ def add_commands(sub) -> None:
                                                           "smallest)")
     g.add_argument("--decode-steps", type=int, default=2, help="student decode steps, 1-8 (default 2; 1 follows the "
                                                                 "targets most closely, docs/results.md)")
-    g.add_argument("--refine-steps", type=int, default=0,
+    g.add_argument("--refine-steps", type=int, default=None,
                    help="ditto2 with --decode-steps > 1: Adam steps through the k-step decode after the one-step "
-                        "surrogate, keeping the best decoded result (default 0, docs/results.md)")
+                        "surrogate, keeping the best decoded result (default 3; 0 turns it off; docs/results.md)")
     g.add_argument("--norm-prior", type=float, default=0.0, help="weight of the |x_T| Gaussian-shell prior")
     g.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32",
                    help="of the optimisation (auto: bf16 on CPUs with AMX or AVX512-BF16); the decode stays fp32")
@@ -203,7 +203,7 @@ def _paint_controls(args) -> list:
 
 def cmd_generate(args) -> None:
     from ditto2.cli.sample import output_paths
-    from ditto2.pipeline import Pipeline
+    from ditto2.pipeline import REFINE_STEPS, Pipeline
     from ditto2.report import write_generation
 
     from ditto2.distill.samplers import check_steps
@@ -213,7 +213,7 @@ def cmd_generate(args) -> None:
         check_steps(args.decode_steps)
     if args.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {args.seed}")
-    if args.refine_steps < 0:
+    if args.refine_steps is not None and args.refine_steps < 0:
         raise InputError(f"--refine-steps must be a non-negative integer, got {args.refine_steps}")
     for name, value in (("--lr", args.lr), ("--norm-prior", args.norm_prior), ("--seconds", args.seconds)):
         if value is not None and not (math.isfinite(value) and value >= 0):
@@ -227,7 +227,8 @@ def cmd_generate(args) -> None:
     pipe = Pipeline.from_pretrained(args.models)
     kwargs = dict(method=args.method, model=args.model, seed=args.seed, batch=args.batch, opt_steps=args.opt_steps,
                   lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior,
-                  refine_steps=args.refine_steps, precision=args.precision, init=init, progress=not args.quiet)
+                  refine_steps=REFINE_STEPS if args.refine_steps is None else args.refine_steps,
+                  precision=args.precision, init=init, progress=not args.quiet)
     if args.seconds is not None:
         result = pipe.generate_long(args.seconds, controls, overlap_s=args.overlap, **kwargs)
     else:
