@@ -433,3 +433,13 @@ def test_distill_task_with_a_trajectory_bank(tiny_models, tmp_path):
     with pytest.raises(InputError, match="--method ctd"):
         DistillTask(str(data), str(teacher), str(ae), method="cd", crop=32, val_seeds=(0,), val_frames=32,
                     trajectories=traj)
+
+
+def test_a_damaged_trajectory_shard_is_named(tmp_path):
+    from ditto2.distill.trajectories import TrajectoryBank, TrajectoryConfig
+
+    config = TrajectoryConfig(size=4, decode_steps=(1, 2), substeps=1)
+    TrajectoryBank.build(tmp_path / "bank", random_teacher(4), config, SHAPE, None, progress=False)
+    (tmp_path / "bank" / "shard-00000.npz").write_bytes(b"truncated")
+    with pytest.raises(InputError, match="shard-00000.npz is damaged"):
+        TrajectoryBank.load(tmp_path / "bank", config, 1)

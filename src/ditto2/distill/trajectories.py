@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -140,14 +141,20 @@ class TrajectoryBank:
 
     @classmethod
     def load(cls, folder: Path, config: TrajectoryConfig, shards: int) -> TrajectoryBank:
-        parts = [np.load(folder / f"shard-{i:05d}.npz") for i in range(shards)]
-        try:
-            states = np.concatenate([p["states"] for p in parts])[: config.size]
-            cond = np.concatenate([p["cond"] for p in parts])[: config.size] if "cond" in parts[0] else None
-            levels = [float(v) for v in parts[0]["levels"]]
-        except (KeyError, ValueError) as e:
-            raise InputError(f"trajectory bank {folder} is damaged ({e}); delete the folder to rebuild it") from e
-        return cls(states, cond, levels, config)
+        states, cond, levels = [], [], None
+        for i in range(shards):
+            path = folder / f"shard-{i:05d}.npz"
+            try:
+                with np.load(path) as shard:
+                    states.append(shard["states"])
+                    cond.append(shard["cond"] if "cond" in shard else None)
+                    levels = [float(v) for v in shard["levels"]]
+            except (KeyError, ValueError, OSError, zipfile.BadZipFile) as e:
+                raise InputError(f"trajectory shard {path} is damaged ({e}); delete it to rebuild it") from e
+        if any(c is None for c in cond) and not all(c is None for c in cond):
+            raise InputError(f"trajectory bank {folder} mixes conditional and unconditional shards; delete it")
+        joined = None if cond[0] is None else np.concatenate(cond)[: config.size]
+        return cls(np.concatenate(states)[: config.size], joined, levels, config)
 
     def draw(self, generator: torch.Generator, device) -> tuple[torch.Tensor, ...]:
         """A training batch from the explicit generator: x_a, sigma_a, sigma_b, x_b, cond (None if
