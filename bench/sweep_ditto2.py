@@ -67,7 +67,7 @@ def main() -> None:
                                                 OptimConfig(steps=length, lr=lr, schedule=schedule),
                                                 sigma=student.sigma_max,
                                                 snapshots=checkpoints if schedule == "constant" else [length])
-                    rows.setdefault(("time", lr), []).append((time.perf_counter() - start) / length)
+                    rows.setdefault(("time", schedule, lr), []).append((time.perf_counter() - start) / length)
                     for steps, x in result.snapshots.items():
                         for k in decodes:
                             with torch.no_grad():
@@ -84,7 +84,7 @@ def main() -> None:
         for lr in lrs:
             for steps in checkpoints:
                 cells = " | ".join(f"{np.median(rows[(schedule, lr, steps, k)]):.2f}" for k in decodes)
-                print(f"| {schedule} | {lr:g} | {steps} | {cells} | {np.median(rows[('time', lr)]):.3f} |")
+                print(f"| {schedule} | {lr:g} | {steps} | {cells} | {np.median(rows[('time', schedule, lr)]):.3f} |")
 
 
 if __name__ == "__main__":

@@ -184,10 +184,10 @@ def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n
 
     from ditto2.eval.run import evaluate
 
-    out_dir = Path(out_dir)
-    reference = write_reference(data_root, out_dir / "reference", n_reference)
     if targets not in TARGET_SETS:
         raise InputError(f"--targets must be one of {', '.join(TARGET_SETS)}, got {targets!r}")
+    out_dir = Path(out_dir)
+    reference = write_reference(data_root, out_dir / "reference", n_reference)
     fresh = targets == "fresh"
     clips = test_clips(data_root, n, skip=FRESH_SKIP if fresh else 0)
     curves = fresh_curves(n, seed) if fresh else None

@@ -164,7 +164,7 @@ class Pipeline:
         config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss)
         history: list[dict] = []
         best: list[float] = []
-        resolve(precision)  # bad values fail before the optimisation
+        precision = resolve(precision, x_T.device)  # bad values fail before the optimisation
         if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
             raise InputError(f"--refine-steps must be a non-negative integer, got {refine_steps!r}")
         if method != "none" and config.steps > 0:
@@ -192,7 +192,7 @@ class Pipeline:
         settings = {"method": method, "model": "teacher" if on_teacher else model, "seeds": seeds,
                     "opt_steps": config.steps if method != "none" else 0, "lr": config.lr,
                     "norm_prior": config.norm_prior, "decode_steps": DITTO_STEPS if on_teacher else decode_steps,
-                    "refine_steps": refine_steps if refining else 0, "precision": resolve(precision, x_T.device),
+                    "refine_steps": refine_steps if refining else 0, "precision": precision,
                     **({"refined_loss": refined_loss} if refining else {}),
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)

@@ -26,6 +26,7 @@ ANCHOR_SCALE = 0.01  # as the paint losses: 1 = an RMS change of 0.1 (about 6 dB
 
 def anchor_penalty(mel: torch.Tensor, mel_0: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """(B, 80, T) mel vs the starting render (B, 80, T), per-frame weights (T,) -> (B,) penalty."""
+    mel, mel_0 = mel.float(), mel_0.float()  # under bf16 autocast, changes of 0.01 would round away
     weights = weights.to(mel)
     step_weights = torch.minimum(weights[1:], weights[:-1])  # a frame difference counts where both frames do
     level = ((mel - mel_0).square().mean(-2) * weights).sum(-1) / weights.sum().clamp(min=1e-12)
