@@ -88,6 +88,48 @@ def test_gradients_flow_through_mel_features(name, music):
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
 
 
+def _nnls_fully_differentiated(mel_mag, n_iter=10):
+    """The NNLS of ``mel_to_linear`` with every update under autograd (the exact gradient)."""
+    basis = M.mel_basis(mel_mag.device, mel_mag.dtype)
+    spec = torch.matmul(torch.from_numpy(M.mel_pinv_np()), mel_mag).clamp_min(1e-6)
+    target = torch.matmul(basis.T, mel_mag)
+    for _ in range(n_iter):
+        spec = spec * target / torch.matmul(basis.T, torch.matmul(basis, spec)).clamp_min(1e-10)
+    return spec
+
+
+def test_nnls_shortcut_keeps_the_value_and_the_gradient_direction(music):
+    """mel_to_linear differentiates only its last update: the same spectrum, a gradient along the exact one."""
+    from ditto2.audio.vocoder import mel_to_linear
+
+    weights = torch.randn(1, 96, generator=torch.Generator().manual_seed(0))
+    grads, values = [], []
+    for nnls in (mel_to_linear, _nnls_fully_differentiated):
+        x = music[1][:, :96].clone().requires_grad_(True)
+        spec = nnls(M.mel_to_magnitude(x))
+        (spec.square().sum(0) * weights).sum().backward()
+        grads.append(x.grad.flatten())
+        values.append(spec.detach())
+    torch.testing.assert_close(values[0], values[1])
+    assert torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0) > 0.98
+    assert 0.8 < grads[0].norm() / grads[1].norm() < 1.25
+
+
+def test_controls_run_in_fp32_under_bf16_autocast(music):
+    """The controls' features must not round the mel to bf16 (their matmuls would, under autocast)."""
+    from ditto2.controls import IntensityControl
+    from ditto2.controls.base import total_loss
+    from ditto2.features import intensity_curve
+
+    control = IntensityControl(intensity_curve([-35, -15]))
+    mel = music[1][None, :, : M.CLIP_FRAMES]
+    plain = total_loss([control], mel)[0]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        cast = total_loss([control], mel)[0]
+    assert cast.dtype == torch.float32
+    torch.testing.assert_close(cast, plain)
+
+
 def test_gradients_flow_through_losses(music):
     x = music[1][:, :96].clone().requires_grad_(True)
     nll = melody_nll(melody_log_probs(x), torch.from_numpy(music[2][:96]))

@@ -140,7 +140,7 @@ def task_controls(task: str, n: int, clips: dict, folder: Path, curves: list | N
 
 
 def run_condition(pipe, condition: Condition, controls_per_clip: list[list], folder: Path, seed: int,
-                  opt_steps: int | None, lr: float | None = None, precision: str = "fp32") -> list[dict]:
+                  opt_steps: int | None, lr: float | None = None, precision: str = "auto") -> list[dict]:
     """Generate each clip of a task under one condition; returns its timing records."""
     from ditto2.report import write_generation
 
@@ -178,7 +178,7 @@ def write_reference(data_root, folder: Path, n: int) -> Path:
 
 def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n: int, n_reference: int = 64,
               seed: int = 1000, opt_steps: int | None = None, lr: float | None = None, embedder=None,
-              targets: str = "tuning", precision: str = "fp32", progress: bool = True) -> dict:
+              targets: str = "tuning", precision: str = "auto", progress: bool = True) -> dict:
     """Generate, time and score every (task, condition); resumable (finished clips are kept)."""
     from tqdm import tqdm
 

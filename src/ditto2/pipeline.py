@@ -28,19 +28,27 @@ from ditto2.precision import autocast_for, resolve
 
 METHODS = ("ditto2", "ditto", "none")
 MODELS = ("ctd", "cd")
-# DITTO: the paper's settings (150 steps for melody and structure, 70 otherwise; lr 5e-3). DITTO-2: chosen by
-# measurement (docs/results.md): with the one-step surrogate, lr 2e-2 reaches in 40 steps the intensity error
-# that 5e-3 needs 70 for; melody and the reference-based controls want larger steps, structure smaller ones
-# (and 80 steps). A mix of controls takes the smallest learning rate and the most steps among them.
-# Inpainting and outpainting (looped or not) take 80 steps too since the output anchor (below): it slows their
-# context match, which passes the unanchored 40-step figure by 80 steps (docs/generation.md, "Keeping the music").
-LONG_CONTROLS = {"ditto": ("melody", "structure"), "ditto2": ("structure", "inpaint", "outpaint")}
-DEFAULT_STEPS = {"ditto": (70, 150), "ditto2": (40, 80)}
+# DITTO: the paper's settings (150 steps for melody and structure, 70 otherwise; lr 5e-3; Adam's beta1 0.9).
+# DITTO-2: chosen per control by measurement on tuning targets (docs/results.md); a mix of controls takes the
+# smallest learning rate, the most steps and the largest beta1 among them. With the one-step surrogate, Adam
+# with beta1 0.5 and lr 3e-2 reaches in 20 steps the intensity error that beta1 0.9 and lr 2e-2 did not reach
+# in 40 (0.31 against 0.36 dB RMS; melody 0.87 against 0.86 accuracy): less momentum turns faster near the
+# minimum. Structure keeps 80 steps; inpainting and outpainting (looped or not) take 80 too since the output
+# anchor (below): it slows their context match, which passes the unanchored 40-step figure by 80 steps
+# (docs/generation.md, "Keeping the music"). Controls not listed keep lr 2e-2, 40 steps, beta1 0.9.
+LONG_CONTROLS = ("melody", "structure")  # DITTO's
+DEFAULT_STEPS = {"ditto": (70, 150), "ditto2": 40}
 DEFAULT_LR = {"ditto": 5e-3, "ditto2": 2e-2}
-# Adam steps through the k-step decode after the surrogate (k > 1): 3 bring the 2-step decode's intensity error
-# from 1.41 to 0.51 dB², the 1-step surrogate's own, for about 6 % more time (docs/results.md, release F).
-REFINE_STEPS = 3
-DITTO2_LR_OF_CONTROL = {"melody": 1.5e-1, "inpaint": 8e-2, "outpaint": 8e-2, "loop": 8e-2}
+DEFAULT_BETA1 = 0.9
+DITTO2_LR_OF_CONTROL = {"intensity": 3e-2, "melody": 1.5e-1, "inpaint": 8e-2, "outpaint": 8e-2, "loop": 8e-2}
+DITTO2_STEPS_OF_CONTROL = {"intensity": 20, "melody": 20, "structure": 80, "inpaint": 80, "outpaint": 80}
+DITTO2_BETA1_OF_CONTROL = {"intensity": 0.5, "melody": 0.5}
+# Adam steps through the k-step decode after the surrogate (k > 1), continuing the surrogate run's Adam moments at
+# half its rate: the 2-step decode drifts from the surrogate's optimum (1.1 dB RMS on the intensity tuning
+# curves); 5 such steps bring it to 0.33 (docs/results.md). A fresh Adam there takes sign-like first steps that
+# overshoot, whatever its rate.
+REFINE_STEPS = 5
+REFINE_LR_FACTOR = 0.5
 # DITTO-2's output anchor (engine/anchor.py), measured in docs/generation.md ("Keeping the music"): its weight per
 # control. It applies when every control says which frames it leaves free (Control.free_weights) and has a weight
 # here; a mix with a control that may change every frame (intensity, melody, structure, text) is not anchored.
@@ -52,6 +60,19 @@ def default_lr(method: str, controls) -> float:
         return DEFAULT_LR["ditto"]
     return min((DITTO2_LR_OF_CONTROL.get(c.name, DEFAULT_LR["ditto2"]) for c in controls),
                default=DEFAULT_LR["ditto2"])
+
+
+def default_steps(method: str, controls) -> int:
+    if method == "ditto":
+        return DEFAULT_STEPS["ditto"][any(c.name in LONG_CONTROLS for c in controls)]
+    return max((DITTO2_STEPS_OF_CONTROL.get(c.name, DEFAULT_STEPS["ditto2"]) for c in controls),
+               default=DEFAULT_STEPS["ditto2"])
+
+
+def default_beta1(method: str, controls) -> float:
+    if method == "ditto":
+        return DEFAULT_BETA1
+    return max((DITTO2_BETA1_OF_CONTROL.get(c.name, DEFAULT_BETA1) for c in controls), default=DEFAULT_BETA1)
 
 
 def default_anchor(method: str, controls) -> tuple[float, tuple[float, ...] | None]:
@@ -133,7 +154,7 @@ class Pipeline:
     def generate(self, controls: Sequence[Control] = (), *, method: str = "ditto2", model: str = "ctd",
                  seed: int = 0, batch: int = 1, opt_steps: int | None = None, lr: float | None = None,
                  decode_steps: int = 2, norm_prior: float = 0.0, target_loss: float | None = None,
-                 refine_steps: int = REFINE_STEPS, precision: str = "fp32", init: np.ndarray | None = None,
+                 refine_steps: int = REFINE_STEPS, precision: str = "auto", init: np.ndarray | None = None,
                  callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
@@ -164,6 +185,7 @@ class Pipeline:
         config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss)
         history: list[dict] = []
         best: list[float] = []
+        moments = None
         precision = resolve(precision, x_T.device)  # bad values fail before the optimisation
         if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
             raise InputError(f"--refine-steps must be a non-negative integer, got {refine_steps!r}")
@@ -171,14 +193,14 @@ class Pipeline:
             with timer.stage("optimise"), autocast_for(x_T.device, precision):
                 result = self._optimise(engine.render, f"optimising ({engine.name})", engine.sigma_max, x_T, controls,
                                         config, callback, progress)
-            x_T, history, best = result.x_T, result.history, result.best_loss.tolist()
+            x_T, history, best, moments = result.x_T, result.history, result.best_loss.tolist(), result.adam_state
         refining = method == "ditto2" and refine_steps > 0 and decode_steps > 1 and bool(controls)
         if refining:
             with timer.stage("refine"), autocast_for(x_T.device, precision):
-                refine = dataclasses.replace(config, steps=refine_steps)
+                refine = dataclasses.replace(config, steps=refine_steps, lr=config.lr * REFINE_LR_FACTOR)
                 result = self._optimise(engine.decode_render(seeds), f"refining ({decode_steps}-step decode)",
                                         engine.sigma_max, x_T, controls, refine, _offset(callback, len(history)),
-                                        progress)
+                                        progress, moments)
             x_T, refined_loss = result.x_T, result.best_loss.tolist()  # on the decoded mel, not the surrogate
             history += [dict(r, step=len(history) + r["step"], refine=True) for r in result.history]
         with timer.stage("decode"), torch.no_grad():
@@ -202,15 +224,15 @@ class Pipeline:
     def optim_config(method: str, controls, opt_steps, lr, norm_prior=0.0, target_loss=None) -> OptimConfig:
         """The paper's DITTO settings; DITTO-2's chosen ones (docs/results.md); explicit values win."""
         key = "ditto" if method == "ditto" else "ditto2"
-        long = any(c.name in LONG_CONTROLS[key] for c in controls)
-        steps = DEFAULT_STEPS[key][long] if opt_steps is None else opt_steps
+        steps = default_steps(key, controls) if opt_steps is None else opt_steps
         clip = None if key == "ditto" else 1.0  # the DITTO baseline as published: plain Adam
         anchor, anchor_weights = default_anchor(key, controls)
         return OptimConfig(steps=steps, lr=default_lr(key, controls) if lr is None else lr, clip=clip,
-                           norm_prior=norm_prior, target_loss=target_loss, anchor=anchor, anchor_weights=anchor_weights)
+                           beta1=default_beta1(key, controls), norm_prior=norm_prior, target_loss=target_loss,
+                           anchor=anchor, anchor_weights=anchor_weights)
 
     @staticmethod
-    def _optimise(render, desc: str, sigma: float, x_T, controls, config, callback, progress):
+    def _optimise(render, desc: str, sigma: float, x_T, controls, config, callback, progress, moments=None):
         from tqdm import tqdm
 
         with tqdm(total=config.steps, desc=desc, unit="step", disable=not progress) as bar:
@@ -222,7 +244,7 @@ class Pipeline:
                     callback(step, record)
 
             return optimise_noise(x_T, render, lambda mel: total_loss(controls, mel), config,
-                                  sigma=sigma, callback=on_step)
+                                  sigma=sigma, callback=on_step, moments=moments)
 
     @staticmethod
     def assemble(controls: Sequence[Control], wave: np.ndarray) -> np.ndarray:

@@ -37,21 +37,22 @@ def add_commands(sub) -> None:
     g.add_argument("--model", choices=("ctd", "cd"), default="ctd", help="student for ditto2/none (default ctd)")
     g.add_argument("--seed", type=int, default=0, help="seed of the first candidate (default 0)")
     g.add_argument("--batch", type=int, default=1, help="number of candidates, seeds seed..seed+N-1 (default 1)")
-    g.add_argument("--opt-steps", type=int, default=None, help="optimisation steps (ditto2: 40, 80 with structure; "
-                                                                 "ditto: 70, 150 with melody or structure, as in "
-                                                                 "the paper)")
-    g.add_argument("--lr", type=float, default=None, help="Adam learning rate on the unit noise (ditto: 5e-3; ditto2: "
-                                                          "per control, 2e-2 intensity/structure/text, 8e-2 "
-                                                          "inpaint/outpaint/loop, 1.5e-1 melody; a mix takes the "
-                                                          "smallest)")
+    g.add_argument("--opt-steps", type=int, default=None,
+                   help="optimisation steps (ditto2: per control, 20 intensity/melody, 40 text/loop, 80 structure/"
+                        "inpaint/outpaint, a mix takes the most; ditto: 70, 150 with melody or structure, as in the "
+                        "paper)")
+    g.add_argument("--lr", type=float, default=None,
+                   help="Adam learning rate on the unit noise (ditto: 5e-3; ditto2: per control, 3e-2 intensity, "
+                        "2e-2 structure/text, 8e-2 inpaint/outpaint/loop, 1.5e-1 melody; a mix takes the smallest)")
     g.add_argument("--decode-steps", type=int, default=2, help="student decode steps, 1-8 (default 2; 1 follows the "
                                                                 "targets most closely, docs/results.md)")
     g.add_argument("--refine-steps", type=int, default=None,
                    help="ditto2 with --decode-steps > 1: Adam steps through the k-step decode after the one-step "
-                        "surrogate, keeping the best decoded result (default 3; 0 turns it off; docs/results.md)")
+                        "surrogate, keeping the best decoded result (default 5; 0 turns it off; docs/results.md)")
     g.add_argument("--norm-prior", type=float, default=0.0, help="weight of the |x_T| Gaussian-shell prior")
-    g.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32",
-                   help="of the optimisation (auto: bf16 on CPUs with AMX or AVX512-BF16); the decode stays fp32")
+    g.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto",
+                   help="of the networks in the optimisation (default auto: bf16 on CPUs with AMX or AVX512-BF16); "
+                        "the controls and the final decode stay fp32")
     g.add_argument("--seconds", type=float, default=None, help="total length; longer than one clip (5.94 s) "
                                                                "chains outpainting")
     g.add_argument("--init", default=None, metavar="FILE", help="start from the DDIM inversion of this audio")

@@ -69,8 +69,12 @@ def total_loss(controls: list[Control], mel: torch.Tensor) -> tuple[torch.Tensor
     if not controls:
         raise InputError("no controls given: add at least one target (or generate with --method none)")
     parts = {}
-    for control in controls:
-        key = control.name if control.name not in parts else f"{control.name}_{len(parts)}"
-        parts[key] = control.loss(mel)
+    # The controls' features (NNLS spectra, chroma, dB levels) run in fp32 even under a bf16 autocast: rounding
+    # the mel to bf16 inside them costs more accuracy than the networks' bf16 does (docs/results.md).
+    with torch.autocast(mel.device.type, enabled=False):
+        mel = mel.float()
+        for control in controls:
+            key = control.name if control.name not in parts else f"{control.name}_{len(parts)}"
+            parts[key] = control.loss(mel)
     total = sum(c.weight * parts[k] for c, k in zip(controls, parts))
     return total, parts

@@ -20,6 +20,7 @@ from ditto2.distill import check_steps, sample_one_step, sample_student
 from ditto2.errors import InputError
 
 DITTO_STEPS = 20  # the DITTO paper's DDIM steps
+CHECKPOINT_ABOVE = 2  # the 2-step decode keeps its activations for the refinement's backward: 25 % faster
 
 
 @dataclasses.dataclass
@@ -87,7 +88,9 @@ class Ditto2Engine:
         return self._decode(x_T, seeds).clamp(-1, 1)
 
     def decode_render(self, seeds: Sequence[int]):
-        """x_T -> mel through the k-step decode itself, differentiable (checkpointed): the refinement's
-        surrogate is exactly what ``decode`` renders, clamp included, so its best iterate is the best decode."""
-        return lambda x_T: self._decode(x_T, seeds, checkpoint=torch.is_grad_enabled()).clamp(-1, 1)
+        """x_T -> mel through the k-step decode itself, differentiable: the refinement's surrogate is exactly
+        what ``decode`` renders, clamp included, so its best iterate is the best decode. Decodes longer than
+        ``CHECKPOINT_ABOVE`` steps are checkpointed (memory flat in k, one more forward per step)."""
+        checkpoint = torch.is_grad_enabled() and self.decode_steps > CHECKPOINT_ABOVE
+        return lambda x_T: self._decode(x_T, seeds, checkpoint=checkpoint).clamp(-1, 1)
 

@@ -31,6 +31,7 @@ class OptimConfig:
     target_loss: float | None = None  # stop once every candidate's loss is at most this
     norm_prior: float = 0.0        # weight of a penalty keeping |eps| on the Gaussian shell (0 = off)
     schedule: str = "constant"     # learning rate over the steps: "constant", or "cosine" from lr down to 0
+    beta1: float = 0.9             # Adam's momentum (0.9 as published; less turns faster near a minimum)
     anchor: float = 0.0            # weight of the output anchor (engine.anchor; 0 = off)
     anchor_weights: tuple[float, ...] | None = None  # per mel frame, 0 = free .. 1 = anchored; None = all frames
 
@@ -43,6 +44,8 @@ class OptimConfig:
             raise InputError(f"--lr must be positive, got {self.lr!r}")
         if self.clip is not None and not self.clip > 0:
             raise InputError(f"gradient clip must be positive or None, got {self.clip!r}")
+        if not 0 <= self.beta1 < 1:
+            raise InputError(f"Adam beta1 must lie in [0, 1), got {self.beta1!r}")
         if not self.anchor >= 0:
             raise InputError(f"anchor weight must be non-negative, got {self.anchor!r}")
 
@@ -54,6 +57,7 @@ class OptimResult:
     history: list[dict]               # per step: total loss per candidate and each control's loss (lists)
     steps_run: int
     snapshots: dict[int, torch.Tensor] = dataclasses.field(default_factory=dict)  # steps -> best x_T so far
+    adam_state: dict | None = None    # the optimiser's moments at the end, to continue from (``moments=``)
 
 
 def lr_at(step: int, config: OptimConfig) -> float:
@@ -96,11 +100,19 @@ class _Anchor:
 
 def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Tensor], objective: Objective,
                    config: OptimConfig, *, sigma: float = 1.0,
-                   callback: Callable[[int, dict], None] | None = None, snapshots: Sequence[int] = ()) -> OptimResult:
+                   callback: Callable[[int, dict], None] | None = None, snapshots: Sequence[int] = (),
+                   moments: dict | None = None) -> OptimResult:
     """Adam on eps = x_T / sigma (B, ...). Returns the best x_T per candidate over all evaluated iterates, and the
-    best x_T after each step count in ``snapshots`` (one run answers "what would N steps give" for several N)."""
+    best x_T after each step count in ``snapshots`` (one run answers "what would N steps give" for several N).
+
+    ``moments``: an earlier run's ``adam_state`` to continue from. A fresh Adam's first steps are sign-like (every
+    element moves by lr); a refinement that starts near the earlier run's minimum keeps that run's per-element
+    scales instead, and descends where a fresh Adam would oscillate (docs/results.md)."""
     x = (x_T.detach() / sigma).requires_grad_(True)
-    optimiser = torch.optim.Adam([x], lr=config.lr)
+    optimiser = torch.optim.Adam([x], lr=config.lr, betas=(config.beta1, 0.999))
+    if moments is not None:
+        optimiser.load_state_dict(moments)
+        optimiser.param_groups[0].update(lr=config.lr, betas=(config.beta1, 0.999))
     best_x, best_loss = x.detach().clone(), torch.full((x.shape[0],), float("inf"))
     history: list[dict] = []
     saved: dict[int, torch.Tensor] = {}
@@ -132,4 +144,5 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
             _clip_per_candidate(x.grad, config.clip)
         optimiser.param_groups[0]["lr"] = lr_at(step, config)
         optimiser.step()
-    return OptimResult(best_x * sigma, best_loss, history, steps_run=step, snapshots=saved)
+    return OptimResult(best_x * sigma, best_loss, history, steps_run=step, snapshots=saved,
+                       adam_state=optimiser.state_dict())
