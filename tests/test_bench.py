@@ -76,6 +76,19 @@ def test_bench_generates_times_and_scores_each_condition(tiny_models_dir, tiny_d
     assert saved["rows"][0]["condition"] == "none-ctd-k2"
 
 
+def test_a_resumed_bench_refuses_clips_made_under_other_settings(tiny_models_dir, tiny_dataset, tmp_path):
+    pipe = Pipeline.from_pretrained(tiny_models_dir)
+    kwargs = dict(tasks=["intensity"], conditions=[Condition.parse("ditto2-ctd-k1")], n=1, n_reference=3,
+                  embedder=LogMelProjection(seed=0), progress=False, precision="fp32")
+    first = run_bench(pipe, tiny_dataset, tmp_path, opt_steps=1, **kwargs)
+    again = run_bench(pipe, tiny_dataset, tmp_path, opt_steps=1, **kwargs)  # resumed: the kept clip is reused
+    assert again["rows"][0]["metrics"] == first["rows"][0]["metrics"]
+    with pytest.raises(InputError, match="optim"):
+        run_bench(pipe, tiny_dataset, tmp_path, opt_steps=2, **kwargs)
+    with pytest.raises(InputError, match="seed"):
+        run_bench(pipe, tiny_dataset, tmp_path, opt_steps=1, seed=5, **kwargs)
+
+
 def test_bench_cli_rejects_unknown_tasks(tiny_models_dir, tiny_dataset, tmp_path, capsys):
     code = main(["bench", "--tasks", "dance", "--data", str(tiny_dataset), "--out", str(tmp_path),
                  "--models", str(tiny_models_dir)])

@@ -159,6 +159,40 @@ def run_condition(pipe, condition: Condition, controls_per_clip: list[list], fol
     return timings
 
 
+def condition_settings(pipe, condition: Condition, controls: list, *, targets: str, seed: int, precision: str,
+                       opt_steps: int | None, lr: float | None) -> dict:
+    """What a condition's clips depend on: the weights it runs (by digest), the targets and seeds, the precision on
+    this machine and the optimiser settings in force (explicit or the pipeline's defaults)."""
+    from ditto2.models import AUTOENCODER_FILE, TEACHER_FILE, student_file, weights_path
+    from ditto2.pipeline import REFINE_LR_FACTOR
+    from ditto2.precision import resolve
+    from ditto2.train.teacher import file_digest
+
+    files = [AUTOENCODER_FILE, TEACHER_FILE] + ([student_file(condition.model)] if condition.model != "teacher" else [])
+    optim = {}
+    if condition.method != "none":
+        config = pipe.optim_config(condition.method, controls, opt_steps, lr)
+        optim = {k: v for k, v in dataclasses.asdict(config).items() if k != "anchor_weights"}
+        optim.update(refine_steps=condition.refine_steps, refine_lr_factor=REFINE_LR_FACTOR)
+    return {"targets": targets, "seed": seed, "precision": resolve(precision),
+            "weights": {f: file_digest(weights_path(f, pipe.models_dir)) for f in files}, "optim": optim}
+
+
+def claim_folder(folder: Path, settings: dict) -> None:
+    """Record a condition folder's settings, or check that its kept clips were made under the same ones: a resumed
+    bench must not mix clips of other weights, targets or settings into one row."""
+    path = folder / "settings.json"
+    if path.is_file():
+        old = json.loads(path.read_text())
+        changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+        if changed:
+            raise InputError(f"{folder}: its clips were made with other {', '.join(changed)} than this run's; "
+                             "use another --out (or delete the folder)")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(path, settings)
+
+
 def timing_summary(timings: list[dict]) -> dict:
     totals = [t["total_s"] for t in timings]
     stages = sorted({s for t in timings for s in t["stages_s"]})
@@ -198,6 +232,8 @@ def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n
         task_dir.mkdir(parents=True, exist_ok=True)
         controls = task_controls(task, n, clips, task_dir, curves)
         folder = task_dir / condition.name
+        claim_folder(folder, condition_settings(pipe, condition, controls[0], targets=targets, seed=seed,
+                                                precision=precision, opt_steps=opt_steps, lr=lr))
         timings = run_condition(pipe, condition, controls, folder, seed, opt_steps, lr, precision)
         scored = evaluate(folder, folder / "eval", reference=reference, embedder=embedder, plots=False,
                           progress=False)
