@@ -95,3 +95,17 @@ def test_random_noise_scores_near_chance_or_below(transcriber):
     wave = (0.1 * np.random.default_rng(0).standard_normal(int(len(SCALE) * NOTE_S * RATE))).astype(np.float32)
     truth = frame_pitch(SCALE, wave.size)
     assert melody.score_melody(wave, truth % 12, transcriber=transcriber).accuracy < 0.2
+
+
+def test_the_transcriber_remembers_recent_clips_and_tells_them_apart(transcriber, monkeypatch):
+    import basic_pitch.inference as inference
+
+    calls = []
+    real = inference.predict
+    monkeypatch.setattr(inference, "predict", lambda *a, **k: calls.append(1) or real(*a, **k))
+    wave = sine_notes([60, 64, 67], note_s=0.5)
+    first = transcriber.notes(wave)
+    assert transcriber.notes(wave.copy()) == first and len(calls) == 1  # the same clip: transcribed once
+    transcriber.notes(sine_notes([62, 65, 69], note_s=0.5))
+    assert len(calls) == 2
+

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import io
 import logging
 import math
@@ -30,6 +31,8 @@ from ditto2.audio import mel as M
 from ditto2.errors import InputError
 from ditto2.features._checks import as_wave
 
+RECENT_CLIPS = 8
+
 
 class Transcriber:
     """basic-pitch on ONNX; the model loads once per instance."""
@@ -40,18 +43,24 @@ class Transcriber:
         from basic_pitch.inference import Model
 
         self.model = Model(build_icassp_2022_model_path(FilenameSuffix.onnx))
+        self._recent: dict[str, list] = {}  # the melody score and the musicality measures ask for the same clip
 
     def notes(self, wave) -> list[tuple[float, float, int]]:
-        """(start_s, end_s, midi_pitch) of every note in a 22.05 kHz waveform."""
+        """(start_s, end_s, midi_pitch) of every note in a 22.05 kHz waveform (the last few are remembered)."""
         from basic_pitch.inference import predict
 
         from ditto2.audio.io import write_audio
 
         wave = as_wave(wave)
-        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
-            # basic-pitch reads files only (and prints a line per file).
-            _, _, events = predict(str(write_audio(Path(tmp) / "clip.wav", wave)), self.model)
-        return [(float(s), float(e), int(p)) for s, e, p, *_ in events]
+        key = hashlib.sha1(np.ascontiguousarray(wave, dtype=np.float32).tobytes()).hexdigest()
+        if key not in self._recent:
+            with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+                # basic-pitch reads files only (and prints a line per file).
+                _, _, events = predict(str(write_audio(Path(tmp) / "clip.wav", wave)), self.model)
+            if len(self._recent) >= RECENT_CLIPS:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[key] = [(float(s), float(e), int(p)) for s, e, p, *_ in events]
+        return list(self._recent[key])
 
     def top_pitch(self, wave) -> np.ndarray:
         """(L // 256,) MIDI pitch of the highest sounding note per frame, -1 where none sounds."""
