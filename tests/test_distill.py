@@ -443,3 +443,12 @@ def test_a_damaged_trajectory_shard_is_named(tmp_path):
     (tmp_path / "bank" / "shard-00000.npz").write_bytes(b"truncated")
     with pytest.raises(InputError, match="shard-00000.npz is damaged"):
         TrajectoryBank.load(tmp_path / "bank", config, 1)
+
+
+def test_trajectories_with_cd_are_refused_before_anything_loads(tmp_path, capsys):
+    from ditto2.cli import main
+
+    code = main(["distill", "--method", "cd", "--trajectories", "4", "--run", str(tmp_path / "run"),
+                 "--data", str(tmp_path / "absent"), "--teacher", str(tmp_path / "absent.safetensors")])
+    assert code == 2 and "--method ctd" in capsys.readouterr().err
+

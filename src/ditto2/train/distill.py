@@ -57,6 +57,8 @@ class DistillTask:
         self.objective = self.objective or OBJECTIVES[self.method]()
         if self.objective.kind != self.method:
             raise InputError(f"a {self.objective.kind} objective was given for --method {self.method}")
+        if self.trajectories is not None and self.method != "ctd":
+            raise InputError("--trajectories trains the jumps of CTD's decodes: use it with --method ctd")
         for k in self.val_steps:
             check_steps(k)
         self.name = self.name or f"distill-{self.method}"
