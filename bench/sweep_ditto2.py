@@ -26,7 +26,7 @@ from ditto2.controls import IntensityControl
 from ditto2.controls.base import total_loss
 from ditto2.engine import Ditto2Engine, OptimConfig, optimise_noise
 from ditto2.models import load_student_for
-from ditto2.pipeline import Pipeline
+from ditto2.pipeline import REFINE_LR_FACTOR, Pipeline
 from ditto2.precision import autocast_for
 
 
@@ -47,7 +47,8 @@ def main() -> None:
     p.add_argument("--precision", default="fp32", help="of the optimisation: fp32, bf16 or auto")
     p.add_argument("--refine-steps", default="0", help="comma list: Adam steps through the k-step decode")
     p.add_argument("--beta1", type=float, default=0.9, help="Adam's momentum")
-    p.add_argument("--refine-lr", type=float, default=None, help="of the refinement (default: --lrs)")
+    p.add_argument("--refine-lr", type=float, default=None, help="of the refinement (default: the pipeline's, "
+                   "REFINE_LR_FACTOR x --lrs)")
     p.add_argument("--fresh-refine", action="store_true", help="refine with a fresh Adam (default: continue "
                    "the surrogate run's moments, as the pipeline does)")
     p.add_argument("--targets", choices=("tuning", "random"), default="tuning")
@@ -65,9 +66,12 @@ def main() -> None:
     curves = list(INTENSITY_CURVES.values()) if args.targets == "tuning" else fresh_curves(args.n, TUNING_SEED)
     schedules = [v.strip() for v in args.schedules.split(",")]
     rows: dict[tuple, list] = {}
+    continuing = any(refines) and not args.fresh_refine
     for schedule in schedules:
-        # A constant rate is read off one run at every step count; a cosine schedule needs one run per count.
-        runs = [max(checkpoints)] if schedule == "constant" else checkpoints
+        # A constant rate is read off one run at every step count, unless a refinement continues the run's Adam
+        # moments (those of its last step); a cosine schedule needs one run per count.
+        one_run = schedule == "constant" and not continuing
+        runs = [max(checkpoints)] if one_run else checkpoints
         for lr in lrs:
             for i in range(args.n):
                 control = IntensityControl(F.intensity_curve(curves[i % len(curves)]))
@@ -80,14 +84,15 @@ def main() -> None:
                                                 OptimConfig(steps=length, lr=lr, schedule=schedule,
                                                             beta1=args.beta1),
                                                 sigma=student.sigma_max,
-                                                snapshots=checkpoints if schedule == "constant" else [length])
+                                                snapshots=checkpoints if one_run else [length])
                     rows.setdefault(("time", schedule, lr), []).append((time.perf_counter() - start) / length)
                     for steps, x in result.snapshots.items():
                         for k in decodes:
                             for refine in refines if k > 1 else [0]:
                                 moments = None if args.fresh_refine else result.adam_state
                                 mel = decode_refined(Ditto2Engine(pipe.teacher, student, k), x, [100 + i], control,
-                                                     refine, args.refine_lr or lr, args.beta1, args.precision,
+                                                     refine, args.refine_lr or lr * REFINE_LR_FACTOR, args.beta1,
+                                                     args.precision,
                                                      rows, moments)
                                 rows.setdefault((schedule, lr, steps, k, refine), []).append(
                                     intensity_rms_db(mel, control))
@@ -98,7 +103,9 @@ def main() -> None:
     print(f"uncontrolled (4-step decode): {np.median(rows[('uncontrolled',)]):.2f} dB\n")
     columns = [(k, r) for k in decodes for r in (refines if k > 1 else [0])]
     names = [f"decode {k}" + (f" + {r} refine" if r else "") for k, r in columns]
-    print(f"precision {args.precision}; beta1 {args.beta1}; refine lr {args.refine_lr or 'as lr'}; targets {args.targets}: {curves}\n")
+    refine_lr = args.refine_lr or f"{REFINE_LR_FACTOR} x lr"
+    print(f"precision {args.precision}; beta1 {args.beta1}; refine lr {refine_lr}")
+    print(f"targets {args.targets}: {curves}\n")
     print("| schedule | lr | steps | " + " | ".join(names) + " | s / step |")
     print("|---|---|---|" + "---|" * len(columns) + "---|")
     for schedule in schedules:

@@ -87,6 +87,9 @@ def test_a_resumed_bench_refuses_clips_made_under_other_settings(tiny_models_dir
         run_bench(pipe, tiny_dataset, tmp_path, opt_steps=2, **kwargs)
     with pytest.raises(InputError, match="seed"):
         run_bench(pipe, tiny_dataset, tmp_path, opt_steps=1, seed=5, **kwargs)
+    (tmp_path / "intensity" / "ditto2-ctd-k1" / "settings.json").unlink()  # as an older ditto2 left it
+    with pytest.raises(InputError, match="no settings.json"):
+        run_bench(pipe, tiny_dataset, tmp_path, opt_steps=1, **kwargs)
 
 
 def test_bench_cli_rejects_unknown_tasks(tiny_models_dir, tiny_dataset, tmp_path, capsys):

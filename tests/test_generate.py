@@ -1,5 +1,6 @@
 """Controls, the noise-optimisation loop, the DITTO / DITTO-2 engines, the Pipeline and `ditto2 generate`,
 on tiny random models (``tiny_models_dir``)."""
+import copy
 import dataclasses
 import json
 
@@ -145,8 +146,12 @@ def test_a_refinement_continuing_the_moments_descends_where_a_fresh_adam_oversho
     start = float(first.history[-1]["loss"][0])
     refine = dataclasses.replace(config, steps=1)
     fresh = optimise_noise(first.x_T, lambda x: x, objective, refine)
+    saved = copy.deepcopy(first.adam_state)
     continued = optimise_noise(first.x_T, lambda x: x, objective, refine, moments=first.adam_state)
     assert float(continued.history[1]["loss"][0]) < float(fresh.history[1]["loss"][0])
+    again = optimise_noise(first.x_T, lambda x: x, objective, refine, moments=first.adam_state)
+    assert torch.equal(again.x_T, continued.x_T)  # continuing does not change the state it continued
+    assert first.adam_state["state"][0]["step"] == saved["state"][0]["step"]
     assert float(continued.best_loss[0]) <= min(start, float(first.best_loss[0])) + 1e-9
     with pytest.raises(InputError, match="beta1"):
         OptimConfig(beta1=1.0)
@@ -191,8 +196,7 @@ def test_generation_is_reproducible_for_a_seed(pipe, model):
 @pytest.mark.parametrize("model", ["ctd", "cd"])
 def test_refinement_through_the_decode_never_loses_on_the_decoded_mel(pipe, model):
     """Refinement starts from the surrogate's result and keeps the best decoded iterate, so the final loss on
-    the decoded mel is at most the unrefined one; its steps continue the history and the callback's count.
-    (In fp32: under bf16 the best iterate is chosen on the bf16 decode, a near twin of the final fp32 one.)"""
+    the decoded mel is at most the unrefined one; its steps continue the history and the callback's count."""
     control = C.IntensityControl(F.intensity_curve([-45, -20, -40]))
     kwargs = dict(model=model, seed=2, opt_steps=4, lr=0.05, decode_steps=3, progress=False, precision="fp32")
     plain = pipe.generate([control], refine_steps=0, **kwargs)
@@ -205,6 +209,10 @@ def test_refinement_through_the_decode_never_loses_on_the_decoded_mel(pipe, mode
     assert refined.settings["refine_steps"] == 3 and "refine" in refined.timing["stages_s"]
     one_step = pipe.generate([control], refine_steps=3, **dict(kwargs, decode_steps=1))
     assert one_step.settings["refine_steps"] == 0  # nothing to refine: the decode is the surrogate
+    # Under bf16 the refinement chooses on a bf16 decode; the final fp32 decode keeps whichever is better.
+    bf16 = dict(kwargs, precision="bf16")
+    plain, refined = (pipe.generate([control], refine_steps=r, **bf16) for r in (0, 3))
+    assert refined.final_losses["intensity"][0] <= plain.final_losses["intensity"][0] + 1e-6
 
 
 def test_bf16_optimisation_moves_the_same_way_and_decodes_in_fp32(pipe):
@@ -245,6 +253,10 @@ def test_default_settings_follow_the_paper_for_ditto_and_the_measured_choice_for
     assert config("ditto2", [melody], None, None).lr > config("ditto2", [intensity], None, None).lr
     mixed = config("ditto2", [melody, intensity, structure], None, None)  # the most careful of each
     assert (mixed.steps, mixed.lr, mixed.beta1) == (80, config("ditto2", [structure], None, None).lr, 0.9)
+    fast = config("ditto2", [melody, intensity], None, None)  # both tuned with beta1 0.5: that pair
+    assert (fast.steps, fast.lr, fast.beta1) == (20, config("ditto2", [intensity], None, None).lr, 0.5)
+    loop = config("ditto2", [intensity, C.SelfLoopControl(0.5)], None, None)  # a rate is used with its own beta1
+    assert (loop.steps, loop.lr, loop.beta1) == (40, 2e-2, 0.9)
     assert (config("ditto2", [melody], 7, 0.3).steps, config("ditto2", [melody], 7, 0.3).lr) == (7, 0.3)
 
 

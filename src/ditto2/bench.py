@@ -174,7 +174,7 @@ def condition_settings(pipe, condition: Condition, controls: list, *, targets: s
         config = pipe.optim_config(condition.method, controls, opt_steps, lr)
         optim = {k: v for k, v in dataclasses.asdict(config).items() if k != "anchor_weights"}
         optim.update(refine_steps=condition.refine_steps, refine_lr_factor=REFINE_LR_FACTOR)
-    return {"targets": targets, "seed": seed, "precision": resolve(precision),
+    return {"targets": targets, "seed": seed, "precision": resolve(precision) if condition.method != "none" else None,
             "weights": {f: file_digest(weights_path(f, pipe.models_dir)) for f in files}, "optim": optim}
 
 
@@ -189,6 +189,9 @@ def claim_folder(folder: Path, settings: dict) -> None:
             raise InputError(f"{folder}: its clips were made with other {', '.join(changed)} than this run's; "
                              "use another --out (or delete the folder)")
         return
+    if any(folder.glob("clip_*.json")):
+        raise InputError(f"{folder}: holds clips but no settings.json (made by an older ditto2): their settings "
+                         "cannot be checked; use another --out (or delete the folder)")
     folder.mkdir(parents=True, exist_ok=True)
     write_json(path, settings)
 
@@ -227,13 +230,15 @@ def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n
     curves = fresh_curves(n, seed) if fresh else None
     rows = []
     jobs = [(t, c) for t in tasks for c in conditions]
+    controls_of = {}
+    for task, condition in jobs:  # every folder is checked before the first clip is made
+        (out_dir / task).mkdir(parents=True, exist_ok=True)
+        controls_of.setdefault(task, task_controls(task, n, clips, out_dir / task, curves))
+        claim_folder(out_dir / task / condition.name, condition_settings(
+            pipe, condition, controls_of[task][0], targets=targets, seed=seed, precision=precision,
+            opt_steps=opt_steps, lr=lr))
     for task, condition in tqdm(jobs, desc="bench", unit="condition", disable=not progress):
-        task_dir = out_dir / task
-        task_dir.mkdir(parents=True, exist_ok=True)
-        controls = task_controls(task, n, clips, task_dir, curves)
-        folder = task_dir / condition.name
-        claim_folder(folder, condition_settings(pipe, condition, controls[0], targets=targets, seed=seed,
-                                                precision=precision, opt_steps=opt_steps, lr=lr))
+        folder, controls = out_dir / task / condition.name, controls_of[task]
         timings = run_condition(pipe, condition, controls, folder, seed, opt_steps, lr, precision)
         scored = evaluate(folder, folder / "eval", reference=reference, embedder=embedder, plots=False,
                           progress=False)

@@ -29,20 +29,21 @@ from ditto2.precision import autocast_for, resolve
 METHODS = ("ditto2", "ditto", "none")
 MODELS = ("ctd", "cd")
 # DITTO: the paper's settings (150 steps for melody and structure, 70 otherwise; lr 5e-3; Adam's beta1 0.9).
-# DITTO-2: chosen per control by measurement on tuning targets (docs/results.md); a mix of controls takes the
-# smallest learning rate, the most steps and the largest beta1 among them. With the one-step surrogate, Adam
-# with beta1 0.5 and lr 3e-2 reaches in 20 steps the intensity error that beta1 0.9 and lr 2e-2 did not reach
-# in 40 (0.31 against 0.36 dB RMS; melody 0.87 against 0.86 accuracy): less momentum turns faster near the
-# minimum. Structure keeps 80 steps; inpainting and outpainting (looped or not) take 80 too since the output
-# anchor (below): it slows their context match, which passes the unanchored 40-step figure by 80 steps
-# (docs/generation.md, "Keeping the music"). Controls not listed keep lr 2e-2, 40 steps, beta1 0.9.
+# DITTO-2: chosen per control by measurement on tuning targets (docs/results.md, "Release G"). Intensity and
+# melody run Adam with beta1 0.5 (less momentum turns faster near the minimum: 20 steps reach the intensity error
+# that beta1 0.9 did not reach in 40, 0.31 against 0.36 dB RMS); the other controls keep beta1 0.9 with the
+# learning rates measured for it. A mix takes the most steps among its controls and, if every one of them has a
+# beta1-0.5 rate, the smallest of those; otherwise beta1 0.9 and the smallest beta1-0.9 rate (pairs as measured,
+# never a rate measured for one momentum used with the other). Structure keeps 80 steps; inpainting and
+# outpainting (looped or not) take 80 too since the output anchor (below): it slows their context match, which
+# passes the unanchored 40-step figure by 80 steps (docs/generation.md, "Keeping the music").
 LONG_CONTROLS = ("melody", "structure")  # DITTO's
 DEFAULT_STEPS = {"ditto": (70, 150), "ditto2": 40}
 DEFAULT_LR = {"ditto": 5e-3, "ditto2": 2e-2}
-DEFAULT_BETA1 = 0.9
-DITTO2_LR_OF_CONTROL = {"intensity": 3e-2, "melody": 1.5e-1, "inpaint": 8e-2, "outpaint": 8e-2, "loop": 8e-2}
+DEFAULT_BETA1, FAST_BETA1 = 0.9, 0.5
+DITTO2_LR_OF_CONTROL = {"melody": 1.5e-1, "inpaint": 8e-2, "outpaint": 8e-2, "loop": 8e-2}  # with beta1 0.9
+DITTO2_FAST_LR_OF_CONTROL = {"intensity": 3e-2, "melody": 1.5e-1}  # with beta1 0.5
 DITTO2_STEPS_OF_CONTROL = {"intensity": 20, "melody": 20, "structure": 80, "inpaint": 80, "outpaint": 80}
-DITTO2_BETA1_OF_CONTROL = {"intensity": 0.5, "melody": 0.5}
 # Adam steps through the k-step decode after the surrogate (k > 1), continuing the surrogate run's Adam moments at
 # half its rate: the 2-step decode drifts from the surrogate's optimum (1.1 dB RMS on the intensity tuning
 # curves); 5 such steps bring it to 0.33 (docs/results.md). A fresh Adam there takes sign-like first steps that
@@ -55,11 +56,14 @@ REFINE_LR_FACTOR = 0.5
 DITTO2_ANCHOR_OF_CONTROL = {"loop": 10.0, "inpaint": 3.0, "outpaint": 3.0}
 
 
-def default_lr(method: str, controls) -> float:
+def default_adam(method: str, controls) -> tuple[float, float]:
+    """(learning rate, beta1) of Adam for these controls (the rule above)."""
     if method == "ditto":
-        return DEFAULT_LR["ditto"]
+        return DEFAULT_LR["ditto"], DEFAULT_BETA1
+    if controls and all(c.name in DITTO2_FAST_LR_OF_CONTROL for c in controls):
+        return min(DITTO2_FAST_LR_OF_CONTROL[c.name] for c in controls), FAST_BETA1
     return min((DITTO2_LR_OF_CONTROL.get(c.name, DEFAULT_LR["ditto2"]) for c in controls),
-               default=DEFAULT_LR["ditto2"])
+               default=DEFAULT_LR["ditto2"]), DEFAULT_BETA1
 
 
 def default_steps(method: str, controls) -> int:
@@ -67,12 +71,6 @@ def default_steps(method: str, controls) -> int:
         return DEFAULT_STEPS["ditto"][any(c.name in LONG_CONTROLS for c in controls)]
     return max((DITTO2_STEPS_OF_CONTROL.get(c.name, DEFAULT_STEPS["ditto2"]) for c in controls),
                default=DEFAULT_STEPS["ditto2"])
-
-
-def default_beta1(method: str, controls) -> float:
-    if method == "ditto":
-        return DEFAULT_BETA1
-    return max((DITTO2_BETA1_OF_CONTROL.get(c.name, DEFAULT_BETA1) for c in controls), default=DEFAULT_BETA1)
 
 
 def default_anchor(method: str, controls) -> tuple[float, tuple[float, ...] | None]:
@@ -195,6 +193,7 @@ class Pipeline:
                                         config, callback, progress)
             x_T, history, best, moments = result.x_T, result.history, result.best_loss.tolist(), result.adam_state
         refining = method == "ditto2" and refine_steps > 0 and decode_steps > 1 and bool(controls)
+        unrefined = x_T
         if refining:
             with timer.stage("refine"), autocast_for(x_T.device, precision):
                 refine = dataclasses.replace(config, steps=refine_steps, lr=config.lr * REFINE_LR_FACTOR)
@@ -205,6 +204,8 @@ class Pipeline:
             history += [dict(r, step=len(history) + r["step"], refine=True) for r in result.history]
         with timer.stage("decode"), torch.no_grad():
             mel = engine.decode(x_T, seeds)
+            if refining and precision != "fp32":
+                x_T, mel = self._keep_better_decode(engine, controls, seeds, x_T, mel, unrefined)
             final = {k: v.tolist() for k, v in total_loss(controls, mel)[1].items()} if controls else {}
         with timer.stage("vocode"), torch.no_grad():
             clip_audio = [a.astype(np.float32) for a in self.vocoder(mel).cpu().numpy()]
@@ -213,9 +214,10 @@ class Pipeline:
         on_teacher = isinstance(engine, DittoEngine)
         settings = {"method": method, "model": "teacher" if on_teacher else model, "seeds": seeds,
                     "opt_steps": config.steps if method != "none" else 0, "lr": config.lr,
-                    "norm_prior": config.norm_prior, "decode_steps": DITTO_STEPS if on_teacher else decode_steps,
+                    "beta1": config.beta1, "norm_prior": config.norm_prior,
+                    "decode_steps": DITTO_STEPS if on_teacher else decode_steps,
                     "refine_steps": refine_steps if refining else 0, "precision": precision,
-                    **({"refined_loss": refined_loss} if refining else {}),
+                    **({"refine_lr": config.lr * REFINE_LR_FACTOR, "refined_loss": refined_loss} if refining else {}),
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings)
@@ -227,9 +229,19 @@ class Pipeline:
         steps = default_steps(key, controls) if opt_steps is None else opt_steps
         clip = None if key == "ditto" else 1.0  # the DITTO baseline as published: plain Adam
         anchor, anchor_weights = default_anchor(key, controls)
-        return OptimConfig(steps=steps, lr=default_lr(key, controls) if lr is None else lr, clip=clip,
-                           beta1=default_beta1(key, controls), norm_prior=norm_prior, target_loss=target_loss,
-                           anchor=anchor, anchor_weights=anchor_weights)
+        default_rate, beta1 = default_adam(key, controls)
+        return OptimConfig(steps=steps, lr=default_rate if lr is None else lr, clip=clip, beta1=beta1,
+                           norm_prior=norm_prior, target_loss=target_loss, anchor=anchor, anchor_weights=anchor_weights)
+
+    @staticmethod
+    def _keep_better_decode(engine, controls, seeds, refined, mel, unrefined):
+        """Under bf16 the refinement chose its best iterate on a bf16 decode: keep it only where the final fp32
+        decode agrees that it beats the surrogate's result, so refining never loses (one more decode)."""
+        before = engine.decode(unrefined, seeds)
+        worse = total_loss(controls, mel)[0] > total_loss(controls, before)[0]
+        shape = (-1,) + (1,) * (refined.dim() - 1)
+        return (torch.where(worse.view(shape), unrefined, refined),
+                torch.where(worse.view(-1, 1, 1), before, mel))
 
     @staticmethod
     def _optimise(render, desc: str, sigma: float, x_T, controls, config, callback, progress, moments=None):

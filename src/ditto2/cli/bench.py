@@ -29,7 +29,7 @@ def add_commands(sub) -> None:
     p.add_argument("--models", default=None, help="folder with the model weights (default: shipped)")
     p.add_argument("--seed", type=int, default=1000)
     p.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto",
-                   help="of every method's optimisation (default auto: bf16 on CPUs with AMX or AVX512-BF16; the "
+                   help="of every method's optimisation (default auto: bf16 on CUDA and on CPUs with AMX or AVX512-BF16; the "
                         "controls and the decodes stay fp32)")
     p.add_argument("--targets", choices=("tuning", "fresh"), default="tuning",
                    help="tuning (default): the fixed targets the defaults were chosen on; fresh: seeded random "

@@ -48,10 +48,12 @@ def add_commands(sub) -> None:
                                                                 "targets most closely, docs/results.md)")
     g.add_argument("--refine-steps", type=int, default=None,
                    help="ditto2 with --decode-steps > 1: Adam steps through the k-step decode after the one-step "
-                        "surrogate, keeping the best decoded result (default 5; 0 turns it off; docs/results.md)")
+                        "surrogate, continuing its Adam moments at half its rate, keeping the best decoded result "
+                        "(default 5; 0 turns it off; docs/results.md)")
     g.add_argument("--norm-prior", type=float, default=0.0, help="weight of the |x_T| Gaussian-shell prior")
     g.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto",
-                   help="of the networks in the optimisation (default auto: bf16 on CPUs with AMX or AVX512-BF16); "
+                   help="of the networks in the optimisation (default auto: bf16 on CUDA and on CPUs with AMX or "
+                        "AVX512-BF16); "
                         "the controls and the final decode stay fp32")
     g.add_argument("--seconds", type=float, default=None, help="total length; longer than one clip (5.94 s) "
                                                                "chains outpainting")

@@ -10,6 +10,7 @@ x_T has standard deviation sigma_max (80), where the paper's learning rate would
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
@@ -110,8 +111,8 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
     scales instead, and descends where a fresh Adam would oscillate (docs/results.md)."""
     x = (x_T.detach() / sigma).requires_grad_(True)
     optimiser = torch.optim.Adam([x], lr=config.lr, betas=(config.beta1, 0.999))
-    if moments is not None:
-        optimiser.load_state_dict(moments)
+    if moments is not None:  # a copy: the earlier run's state stays as it was, whoever else continues it
+        optimiser.load_state_dict(copy.deepcopy(moments))
         optimiser.param_groups[0].update(lr=config.lr, betas=(config.beta1, 0.999))
     best_x, best_loss = x.detach().clone(), torch.full((x.shape[0],), float("inf"))
     history: list[dict] = []
@@ -145,4 +146,4 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
         optimiser.param_groups[0]["lr"] = lr_at(step, config)
         optimiser.step()
     return OptimResult(best_x * sigma, best_loss, history, steps_run=step, snapshots=saved,
-                       adam_state=optimiser.state_dict())
+                       adam_state=copy.deepcopy(optimiser.state_dict()))
