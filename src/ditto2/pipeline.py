@@ -46,7 +46,7 @@ DITTO2_FAST_LR_OF_CONTROL = {"intensity": 3e-2, "melody": 1.5e-1}  # with beta1 
 DITTO2_STEPS_OF_CONTROL = {"intensity": 20, "melody": 20, "structure": 80, "inpaint": 80, "outpaint": 80}
 # Adam steps through the k-step decode after the surrogate (k > 1), continuing the surrogate run's Adam moments at
 # half its rate: the 2-step decode drifts from the surrogate's optimum (1.1 dB RMS on the intensity tuning
-# curves); 5 such steps bring it to 0.33 (docs/results.md). A fresh Adam there takes sign-like first steps that
+# curves); 5 such steps bring it to 0.34 (docs/results.md). A fresh Adam there takes sign-like first steps that
 # overshoot, whatever its rate.
 REFINE_STEPS = 5
 REFINE_LR_FACTOR = 0.5
