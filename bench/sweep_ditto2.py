@@ -99,7 +99,8 @@ def main() -> None:
                 with torch.no_grad():
                     base = Ditto2Engine(pipe.teacher, student, 4).decode(x_T, [100 + i])
                 rows.setdefault(("uncontrolled",), []).append(intensity_rms_db(base, control))
-    print(f"model {args.model}, n {args.n}; intensity error of the decoded mel, dB RMS (median over clips)\n")
+    print(f"model {args.model}, n {args.n}; intensity error of the decoded mel, dB RMS: median over clips (in brackets "
+          "the mean squared error over clips, dB², the bench's figure)\n")
     print(f"uncontrolled (4-step decode): {np.median(rows[('uncontrolled',)]):.2f} dB\n")
     columns = [(k, r) for k in decodes for r in (refines if k > 1 else [0])]
     names = [f"decode {k}" + (f" + {r} refine" if r else "") for k, r in columns]
@@ -111,7 +112,8 @@ def main() -> None:
     for schedule in schedules:
         for lr in lrs:
             for steps in checkpoints:
-                cells = " | ".join(f"{np.median(rows[(schedule, lr, steps, k, r)]):.2f}" for k, r in columns)
+                cells = " | ".join(f"{np.median(rows[(schedule, lr, steps, k, r)]):.2f} "
+                                   f"({np.mean(np.square(rows[(schedule, lr, steps, k, r)])):.2f})" for k, r in columns)
                 print(f"| {schedule} | {lr:g} | {steps} | {cells} | {np.median(rows[('time', schedule, lr)]):.3f} |")
     for refine in (r for r in refines if r and ("refine", r) in rows):
         print(f"\nrefinement: {np.median(rows[('refine', refine)]):.3f} s / step ({refine} steps)")

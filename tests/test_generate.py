@@ -16,7 +16,7 @@ from ditto2.audio.io import write_audio
 from ditto2.cli import main
 from ditto2.engine import OptimConfig, optimise_noise
 from ditto2.errors import InputError
-from ditto2.pipeline import REFINE_STEPS, Pipeline
+from ditto2.pipeline import REFINE_STEPS, Pipeline, default_refine_steps
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CLIP_S = M.CLIP_SAMPLES / M.SAMPLE_RATE
@@ -157,6 +157,13 @@ def test_a_refinement_continuing_the_moments_descends_where_a_fresh_adam_oversho
         OptimConfig(beta1=1.0)
 
 
+def test_the_refinement_runs_by_default_only_where_it_was_measured_to_help():
+    intensity = C.IntensityControl(F.intensity_curve([-40, -20]))
+    melody = C.MelodyControl(F.melody_from_notes("C4 D4 E4"))
+    assert default_refine_steps([intensity]) == REFINE_STEPS > 0
+    assert default_refine_steps([melody]) == default_refine_steps([intensity, melody]) == default_refine_steps([]) == 0
+
+
 def test_cosine_schedule_shrinks_the_steps_to_zero():
     from ditto2.engine.optimise import lr_at
 
@@ -248,13 +255,13 @@ def test_default_settings_follow_the_paper_for_ditto_and_the_measured_choice_for
     structure = C.StructureControl(F.structure_from_string("ABA"))
     config = Pipeline.optim_config
     assert (config("ditto", [melody], None, None).steps, config("ditto", [melody], None, None).lr) == (150, 5e-3)
-    assert (config("ditto", [intensity], None, None).steps, config("ditto2", [intensity], None, None).steps) == (70, 20)
+    assert (config("ditto", [intensity], None, None).steps, config("ditto2", [intensity], None, None).steps) == (70, 40)
     assert config("ditto", [intensity], None, None).beta1 == 0.9 > config("ditto2", [intensity], None, None).beta1
     assert config("ditto2", [melody], None, None).lr > config("ditto2", [intensity], None, None).lr
     mixed = config("ditto2", [melody, intensity, structure], None, None)  # the most careful of each
     assert (mixed.steps, mixed.lr, mixed.beta1) == (80, config("ditto2", [structure], None, None).lr, 0.9)
     fast = config("ditto2", [melody, intensity], None, None)  # both tuned with beta1 0.5: that pair
-    assert (fast.steps, fast.lr, fast.beta1) == (20, config("ditto2", [intensity], None, None).lr, 0.5)
+    assert (fast.steps, fast.lr, fast.beta1) == (40, config("ditto2", [intensity], None, None).lr, 0.5)
     loop = config("ditto2", [intensity, C.SelfLoopControl(0.5)], None, None)  # a rate is used with its own beta1
     assert (loop.steps, loop.lr, loop.beta1) == (40, 2e-2, 0.9)
     assert (config("ditto2", [melody], 7, 0.3).steps, config("ditto2", [melody], 7, 0.3).lr) == (7, 0.3)
@@ -292,7 +299,7 @@ def test_cli_generate_writes_audio_sidecar_report_and_plot(tiny_models_dir, tmp_
         assert len(sidecar["targets"]["intensity"]["db"]) == M.CLIP_FRAMES
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["timing"]["real_time_factor"] > 0
-    assert len(report["loss_history"]) == 3 + REFINE_STEPS + 1  # 2 surrogate steps, then the refinement through the decode
+    assert len(report["loss_history"]) == 3  # 2 surrogate steps and the last evaluation: a mix with melody is not refined
     measured = report["metrics_on_final_audio"]
     assert len(measured) == 2 and measured[0]["intensity_mse_db2"] >= 0 and "melody_accuracy" in measured[0]
     assert (tmp_path / "p.png").stat().st_size > 1000

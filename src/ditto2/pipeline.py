@@ -29,9 +29,10 @@ from ditto2.precision import autocast_for, resolve
 METHODS = ("ditto2", "ditto", "none")
 MODELS = ("ctd", "cd")
 # DITTO: the paper's settings (150 steps for melody and structure, 70 otherwise; lr 5e-3; Adam's beta1 0.9).
-# DITTO-2: chosen per control by measurement on tuning targets (docs/results.md, "Release G"). Intensity and
-# melody run Adam with beta1 0.5 (less momentum turns faster near the minimum: 20 steps reach the intensity error
-# that beta1 0.9 did not reach in 40, 0.31 against 0.36 dB RMS); the other controls keep beta1 0.9 with the
+# DITTO-2: chosen per control by measurement on tuning targets (docs/results.md, "Choosing the optimiser
+# settings"). Intensity and melody run Adam with beta1 0.5 (less momentum turns faster near the minimum: on 24
+# tuning curves, 40 steps reach a mean intensity error of 0.18 dB² against 0.88 with beta1 0.9; 20 steps leave a
+# heavy tail of clips far from their targets, 0.86 dB², though their median is low); the others keep beta1 0.9 with the
 # learning rates measured for it. A mix takes the most steps among its controls and, if every one of them has a
 # beta1-0.5 rate, the smallest of those; otherwise beta1 0.9 and the smallest beta1-0.9 rate (pairs as measured,
 # never a rate measured for one momentum used with the other). Structure keeps 80 steps; inpainting and
@@ -43,13 +44,17 @@ DEFAULT_LR = {"ditto": 5e-3, "ditto2": 2e-2}
 DEFAULT_BETA1, FAST_BETA1 = 0.9, 0.5
 DITTO2_LR_OF_CONTROL = {"melody": 1.5e-1, "inpaint": 8e-2, "outpaint": 8e-2, "loop": 8e-2}  # with beta1 0.9
 DITTO2_FAST_LR_OF_CONTROL = {"intensity": 3e-2, "melody": 1.5e-1}  # with beta1 0.5
-DITTO2_STEPS_OF_CONTROL = {"intensity": 20, "melody": 20, "structure": 80, "inpaint": 80, "outpaint": 80}
+DITTO2_STEPS_OF_CONTROL = {"structure": 80, "inpaint": 80, "outpaint": 80}
 # Adam steps through the k-step decode after the surrogate (k > 1), continuing the surrogate run's Adam moments at
 # half its rate: the 2-step decode drifts from the surrogate's optimum (1.1 dB RMS on the intensity tuning
 # curves); 5 such steps bring it to 0.34 (docs/results.md). A fresh Adam there takes sign-like first steps that
 # overshoot, whatever its rate.
 REFINE_STEPS = 5
 REFINE_LR_FACTOR = 0.5
+# By default the refinement runs where it was measured to help: intensity (fresh curves, 2-step decode: 1.08 ->
+# 0.57 dB²). On melody it lowers the decoded chroma loss but not the transcribed accuracy of the final audio
+# (8 tuning melodies: 0.80 without, 0.76 with; docs/results.md), so a mix with any other control is not refined.
+REFINE_CONTROLS = ("intensity",)
 # DITTO-2's output anchor (engine/anchor.py), measured in docs/generation.md ("Keeping the music"): its weight per
 # control. It applies when every control says which frames it leaves free (Control.free_weights) and has a weight
 # here; a mix with a control that may change every frame (intensity, melody, structure, text) is not anchored.
@@ -71,6 +76,10 @@ def default_steps(method: str, controls) -> int:
         return DEFAULT_STEPS["ditto"][any(c.name in LONG_CONTROLS for c in controls)]
     return max((DITTO2_STEPS_OF_CONTROL.get(c.name, DEFAULT_STEPS["ditto2"]) for c in controls),
                default=DEFAULT_STEPS["ditto2"])
+
+
+def default_refine_steps(controls) -> int:
+    return REFINE_STEPS if controls and all(c.name in REFINE_CONTROLS for c in controls) else 0
 
 
 def default_anchor(method: str, controls) -> tuple[float, tuple[float, ...] | None]:
@@ -152,7 +161,7 @@ class Pipeline:
     def generate(self, controls: Sequence[Control] = (), *, method: str = "ditto2", model: str = "ctd",
                  seed: int = 0, batch: int = 1, opt_steps: int | None = None, lr: float | None = None,
                  decode_steps: int = 2, norm_prior: float = 0.0, target_loss: float | None = None,
-                 refine_steps: int = REFINE_STEPS, precision: str = "auto", init: np.ndarray | None = None,
+                 refine_steps: int | None = None, precision: str = "auto", init: np.ndarray | None = None,
                  callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
@@ -185,6 +194,8 @@ class Pipeline:
         best: list[float] = []
         moments = None
         precision = resolve(precision, x_T.device)  # bad values fail before the optimisation
+        if refine_steps is None:
+            refine_steps = default_refine_steps(controls)
         if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
             raise InputError(f"--refine-steps must be a non-negative integer, got {refine_steps!r}")
         if method != "none" and config.steps > 0:
