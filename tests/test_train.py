@@ -79,6 +79,20 @@ def test_resume_after_interrupt_equals_uninterrupted(tmp_path):
         assert torch.equal(a[key], b[key]), key
 
 
+def test_the_best_validated_release_is_kept_across_a_resume(tmp_path):
+    import dataclasses
+    import json
+
+    cfg = dataclasses.replace(CFG, val_every=5)
+    loop.run(ToyTask(), tmp_path, dataclasses.replace(cfg, steps=20), progress=False)
+    loop.run(ToyTask(), tmp_path, cfg, progress=False)
+    vals = [(r["val_w_error"], r["step"]) for r in loop.read_log(tmp_path) if "val_w_error" in r]
+    info = json.loads((tmp_path / "best.json").read_text())["info"]
+    assert (info["val_value"], info["steps"]) == min(vals) and info["val_key"] == "val_w_error"
+    best = ckpt.load_release(tmp_path / loop.BEST, torch.nn.Linear(8, 1))
+    assert best["info"]["steps"] == min(vals)[1]
+
+
 def test_failed_training_keeps_last_good_checkpoint(tmp_path):
     import dataclasses
 

@@ -71,4 +71,5 @@ def cmd_distill(args) -> None:
                        guidance=args.guidance, crop=args.crop, cond_dropout=args.cond_dropout,
                        trajectories=_trajectory_config(args))
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
-    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
+    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
+          f"{args.run}/best.safetensors (best validation)")

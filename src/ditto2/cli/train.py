@@ -123,7 +123,8 @@ def cmd_train_autoencoder(args) -> None:
     cfg.validate()
     task = AutoencoderTask(args.data, crop=args.crop)
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
-    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
+    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
+          f"{args.run}/best.safetensors (best validation)")
 
 
 def cmd_train_teacher(args) -> None:
@@ -136,7 +137,8 @@ def cmd_train_teacher(args) -> None:
     task = TeacherTask(args.data, args.autoencoder, network=network, edm=_teacher_edm(args), crop=args.crop,
                        cond_dropout=args.cond_dropout)
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
-    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
+    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
+          f"{args.run}/best.safetensors (best validation)")
 
 
 def _teacher_edm(args):
@@ -160,7 +162,8 @@ def cmd_train_clap(args) -> None:
     if not args.quiet:
         print(f"{task.unique_captions} distinct training captions ({task.text.encoded} newly embedded)")
     record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
-    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors")
+    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
+          f"{args.run}/best.safetensors (best validation)")
     if not args.no_test:
         from ditto2.clap import load_clap
 

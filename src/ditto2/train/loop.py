@@ -25,6 +25,7 @@ from ditto2.precision import PRECISIONS, autocast_for
 from ditto2.train import checkpoint as ckpt
 
 LAST = "last.safetensors"
+BEST = "best.safetensors"  # the EMA at the best validation so far (a short EMA's last release can sit on an upswing)
 
 
 @dataclasses.dataclass
@@ -221,12 +222,28 @@ def _periodic(task, run_dir, cfg, model, ema, optimizer, state: RunState, record
     step = state.step
     if cfg.val_every and (step % cfg.val_every == 0 or force):
         record.update({f"val_{k}": v for k, v in task.validate(ema).items()})
+        _keep_best(task, run_dir, ema, record, state)
     with open(run_dir / "log.jsonl", "a") as log:
         log.write(json.dumps(record) + "\n")
     if step % cfg.ckpt_every == 0 or force:
         _save(run_dir, task, model, ema, optimizer, state)
     if cfg.sample_every and step % cfg.sample_every == 0:
         task.samples(ema, step, run_dir / "samples")
+
+
+def _keep_best(task, run_dir: Path, ema, record: dict, state: RunState) -> None:
+    """Release the EMA as BEST when its validation figure (``val_loss``, else the first ``val_`` key; lower is
+    better) beats every earlier one of the run; BEST's JSON records the figure, so a resumed run continues."""
+    keys = [k for k in record if k.startswith("val_")]
+    if not keys:
+        return
+    key = "val_loss" if "val_loss" in keys else keys[0]
+    meta_path = (run_dir / BEST).with_suffix(".json")
+    best = json.loads(meta_path.read_text()).get("info", {}) if meta_path.is_file() else {}
+    if best.get("val_key") == key and not record[key] < best.get("val_value", math.inf):
+        return
+    task.release(ema, run_dir / BEST, {"steps": state.step, "hours": round(state.hours, 4), "val_key": key,
+                                       "val_value": record[key]})
 
 
 def _save(run_dir, task, model, ema, optimizer, state: RunState):
