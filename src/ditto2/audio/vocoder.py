@@ -35,13 +35,13 @@ def mel_to_linear(mel_mag: torch.Tensor, n_iter: int = 10) -> torch.Tensor:
     def update(spec, target):
         return spec * target / torch.matmul(basis.T, torch.matmul(basis, spec)).clamp_min(1e-10)
 
+    target = torch.matmul(basis.T, mel_mag)
     with torch.no_grad():
         pinv = torch.from_numpy(M.mel_pinv_np()).to(mel_mag.device, mel_mag.dtype)
         spec = torch.matmul(pinv, mel_mag).clamp_min(1e-6)
-        target = torch.matmul(basis.T, mel_mag)
         for _ in range(n_iter - 1):
-            spec = update(spec, target)
-    return update(spec, torch.matmul(basis.T, mel_mag))
+            spec = update(spec, target.detach())
+    return update(spec, target)
 
 
 class GriffinLim(Vocoder):
