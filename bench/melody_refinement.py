@@ -11,10 +11,8 @@ import argparse
 import numpy as np
 import torch
 
-from ditto2.bench import test_clips
-from ditto2.controls import MelodyControl
+from ditto2.bench import melody_control, test_clips
 from ditto2.eval.melody import Transcriber, score_melody
-from ditto2.features.melody_targets import Melody
 from ditto2.pipeline import Pipeline
 
 
@@ -33,8 +31,7 @@ def main() -> None:
     for refine in (int(v) for v in args.refine_steps.split(",")):
         scores = []
         for i, pcs in enumerate(melodies):
-            control = MelodyControl(Melody(np.where(pcs >= 0, pcs + 60, -1)))
-            result = pipe.generate([control], seed=100 + i, refine_steps=refine, progress=False)
+            result = pipe.generate([melody_control(pcs)], seed=100 + i, refine_steps=refine, progress=False)
             scores.append(score_melody(result.audio[0], pcs, transcriber=transcriber).accuracy)
         print(f"| {refine} | {np.mean(scores):.3f} | {np.median(scores):.3f} | {' '.join(f'{s:.2f}' for s in scores)} |")
 

@@ -14,16 +14,14 @@ import numpy as np
 import torch
 
 from ditto2 import features as F
-from ditto2.bench import test_clips
-from ditto2.controls import IntensityControl, MelodyControl
-from ditto2.features.melody_targets import Melody
+from ditto2.bench import melody_control, test_clips
+from ditto2.controls import IntensityControl
 from ditto2.pipeline import Pipeline
 
 
 def task_controls(data: str) -> dict[str, list]:
-    pcs = test_clips(data, 1)["melody_pc"][0].astype(np.int64)
     return {"intensity": [IntensityControl(F.intensity_curve([-30, -15, -25]))],
-            "melody": [MelodyControl(Melody(np.where(pcs >= 0, pcs + 60, -1)))]}
+            "melody": [melody_control(test_clips(data, 1)["melody_pc"][0])]}
 
 
 def main() -> None:

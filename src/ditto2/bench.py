@@ -112,12 +112,20 @@ def fresh_curves(n: int, seed: int) -> list[list[float]]:
     return [np.round(rng.uniform(*FRESH_DB, size=int(rng.integers(2, 6))), 1).tolist() for _ in range(n)]
 
 
+def melody_control(pitch_classes: np.ndarray):
+    """The melody control of a clip's per-frame pitch classes (-1 = unvoiced), voiced frames placed at octave 4."""
+    from ditto2.controls import MelodyControl
+    from ditto2.features.melody_targets import Melody
+
+    pcs = np.asarray(pitch_classes, dtype=np.int64)
+    return MelodyControl(Melody(np.where(pcs >= 0, pcs + 60, -1)))
+
+
 def task_controls(task: str, n: int, clips: dict, folder: Path, curves: list | None = None) -> list[list]:
     """n control lists for a task, the same for every condition (targets cycle through ``curves``, by default
     the fixed tuning set)."""
     from ditto2 import controls as C
     from ditto2 import features as F
-    from ditto2.features.melody_targets import Melody
 
     if task == "intensity":
         curves = curves or list(INTENSITY_CURVES.values())
@@ -125,8 +133,7 @@ def task_controls(task: str, n: int, clips: dict, folder: Path, curves: list | N
     if task == "structure":
         return [[C.StructureControl(F.structure_from_string(STRUCTURES[i % len(STRUCTURES)]))] for i in range(n)]
     if task == "melody":
-        pcs = clips["melody_pc"].astype(np.int64)
-        return [[C.MelodyControl(Melody(np.where(pcs[i] >= 0, pcs[i] + 60, -1)))] for i in range(n)]
+        return [[melody_control(clips["melody_pc"][i])] for i in range(n)]
     if task == "loop":  # reference-free: the clip's end must lead back into its start
         return [[C.SelfLoopControl(LOOP_OVERLAP_S)] for _ in range(n)]
     refs = []

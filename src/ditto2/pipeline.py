@@ -228,7 +228,7 @@ class Pipeline:
                     "beta1": config.beta1, "norm_prior": config.norm_prior,
                     "decode_steps": DITTO_STEPS if on_teacher else decode_steps,
                     "refine_steps": refine_steps if refining else 0, "precision": precision,
-                    **({"refine_lr": config.lr * REFINE_LR_FACTOR, "refined_loss": refined_loss} if refining else {}),
+                    **({"refine_lr": refine.lr, "refined_loss": refined_loss} if refining else {}),
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings)
