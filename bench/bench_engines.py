@@ -16,8 +16,8 @@ from ditto2.controls import IntensityControl
 from ditto2.distill import Student
 from ditto2.engine import Ditto2Engine, DittoEngine
 from ditto2.errors import MissingResourceError
-from ditto2.eval.timing import median_seconds
 from ditto2.models import Teacher, load_student_for
+from ditto2.timing import median_seconds
 
 
 def student_for(teacher, models, method: str):

@@ -16,8 +16,8 @@ import torch
 
 from ditto2.audio import mel as M
 from ditto2.audio.vocoder import GriffinLim
-from ditto2.eval.timing import median_seconds
 from ditto2.features import intensity_db, melody_log_probs, ssm
+from ditto2.timing import median_seconds
 
 
 def _median_ms(fn, reps: int) -> float:

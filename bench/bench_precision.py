@@ -48,7 +48,7 @@ def step_ms(precision: str, channels_last: bool, reps: int) -> float:
 def gradient_agreement(data: str, seeds: int = 3) -> list[tuple[float, float, float, float]]:
     """(fp32 loss, bf16 loss, gradient cosine, bf16/fp32 gradient norm) of the shipped teacher on real batches."""
     from ditto2.models import Teacher
-    from ditto2.train.data import SplitArrays
+    from ditto2.data.arrays import SplitArrays
 
     teacher = Teacher.load(None)
     model = teacher.denoiser.float().requires_grad_(True)

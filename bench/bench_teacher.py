@@ -19,8 +19,8 @@ import torch
 from ditto2.audio.mel import CLIP_SAMPLES, SAMPLE_RATE
 from ditto2.audio.vocoder import GriffinLim
 from ditto2.diffusion import sample_euler, sample_heun
-from ditto2.eval.timing import median_seconds
 from ditto2.models import Teacher
+from ditto2.timing import median_seconds
 
 
 def main() -> None:

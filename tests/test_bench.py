@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ditto2.bench import Condition, baseline_row, run_bench
+from ditto2.bench import PAPER, Condition, baseline_row, parse_conditions, run_bench
 from ditto2.cli import main
 from ditto2.errors import InputError
 from ditto2.eval.embedders import LogMelProjection
@@ -20,6 +20,10 @@ def test_conditions_parse_and_name_themselves():
                 "ditto2-ctd-k2-r0", "ditto2-ctd-k2-x3"):
         with pytest.raises(InputError, match="condition"):
             Condition.parse(bad)
+    assert [c.name for c in parse_conditions(" ditto, none-ctd-k4 ,", PAPER)] == ["ditto", "none-ctd-k4"]
+    for bad, message in (("ditto,ditto", "twice"), (" , ", "empty")):
+        with pytest.raises(InputError, match=message):
+            parse_conditions(bad, PAPER)
 
 
 def test_fresh_targets_are_seeded_and_differ_from_the_tuning_set():

@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from ditto2.clap import ClapConfig, ClapModel, contrastive_loss, load_clap, load_shipped
+from tiny import TINY_CLAP
+
+from ditto2.clap import ClapModel, contrastive_loss
 from ditto2.clap import captions as C
 from ditto2.clap.prompts import MAX_PROMPT_CHARS, check_text_prompt
 from ditto2.clap.text_cache import CaptionEmbeddings
 from ditto2.errors import InputError, MissingResourceError
 
-TINY = {"conv1d": ClapConfig(arch="conv1d", dim=16, widths=(16, 16), text_hidden=16),
-        "conv2d": ClapConfig(arch="conv2d", dim=16, widths=(4, 8), text_hidden=16)}
+TINY = TINY_CLAP
 
 META = {"piece": "bach/bwv1.6.mxl", "genre": "chorale", "monophonic": False, "tonic_pc": 9, "mode": "minor",
         "tempo_band": "slow", "ensemble": "church organ", "accompaniment": None, "drums": True, "bpm": 62.0,
@@ -120,25 +121,25 @@ def test_contrastive_loss_groups():
 
 
 def test_release_round_trip_and_missing_weights(tmp_path, one_thread):
-    from ditto2.train import checkpoint as ckpt
+    from ditto2.models import load_clap
+    from ditto2.release import save_release
 
     torch.manual_seed(0)
     model = ClapModel(TINY["conv1d"]).eval()
-    path = tmp_path / "clap.safetensors"
-    ckpt.save_release(path, model, {"clap": {"model": TINY["conv1d"].to_dict()}}, {"steps": 3}, half=True)
-    loaded = load_clap(path)
+    path = model.save_pretrained(tmp_path / "clap.safetensors", {"steps": 3})
+    loaded = ClapModel.from_pretrained(path)
     mel, text = torch.rand(2, 80, 64) * 2 - 1, torch.randn(2, 384)
     assert torch.nn.functional.cosine_similarity(loaded.embed_audio(mel), model.embed_audio(mel)).min() > 0.999
     assert torch.nn.functional.cosine_similarity(loaded.embed_text(text), model.embed_text(text)).min() > 0.999
     assert not any(p.requires_grad for p in loaded.parameters()) and loaded.info["steps"] == 3
     assert (tmp_path / "clap.json").is_file()
     with pytest.raises(MissingResourceError, match="clap_control"):
-        load_shipped("control", tmp_path)
+        load_clap("control", tmp_path)
     with pytest.raises(InputError):
-        load_shipped("teacher", tmp_path)
-    ckpt.save_release(tmp_path / "other.safetensors", model, {"teacher": {}}, {})
-    with pytest.raises(InputError, match="not a CLAP model"):
-        load_clap(tmp_path / "other.safetensors")
+        load_clap("teacher", tmp_path)
+    save_release(tmp_path / "other.safetensors", model, {"teacher": {}}, {})
+    with pytest.raises(InputError, match="not a clap release"):
+        ClapModel.from_pretrained(tmp_path / "other.safetensors")
 
 
 def test_caption_embedding_cache(tmp_path):
@@ -220,7 +221,7 @@ def test_train_clap_on_tiny_dataset(tiny_dataset, tmp_path, one_thread):
     assert record["step"] == 6
     logged = loop.read_log(tmp_path / "run")
     assert "val_r@1" in logged[-1] and "val_family_acc" in logged[-1]
-    model = load_clap(tmp_path / "run" / "release.safetensors")
+    model = ClapModel.from_pretrained(tmp_path / "run" / "release.safetensors")
     figures = evaluate_split(model, tiny_dataset, "test", text_fn=task.text)
     for key in ("r@1", "r@5", "r@10", "chance_r@1", "family_acc", "tempo_acc", "mode_acc", "mode_balanced_acc",
                 "heldout_tempo_acc"):

@@ -71,7 +71,7 @@ def test_a_wash_satisfies_the_old_loop_loss_but_not_the_anchored_objective():
     old = {name: float(loop.loss(mel)) for name, mel in (("music", music), ("wash", washed), ("looped", looped))}
     assert old["wash"] < 0.1 < 0.05 * old["music"] and old["looped"] == 0.0
 
-    weight = P.DITTO2_ANCHOR_OF_CONTROL["loop"]
+    weight = loop.settings.anchor
     free = torch.from_numpy(loop.free_weights())
 
     def anchored(mel):
@@ -112,7 +112,7 @@ def test_the_anchor_keeps_coupled_free_frames_where_they_started():
 def test_defaults_anchor_ditto2_paint_controls_alone(tmp_path):
     loop = C.SelfLoopControl(0.5)
     config = P.Pipeline.optim_config("ditto2", [loop], None, None)
-    assert config.anchor == P.DITTO2_ANCHOR_OF_CONTROL["loop"] > 0
+    assert config.anchor == loop.settings.anchor > 0
     np.testing.assert_allclose(config.anchor_weights, loop.free_weights())
     intensity = C.IntensityControl(F.intensity_curve([-30, -20]))
     assert P.Pipeline.optim_config("ditto2", [loop, intensity], None, None).anchor == 0.0  # may change every frame
@@ -123,14 +123,13 @@ def test_defaults_anchor_ditto2_paint_controls_alone(tmp_path):
         OptimConfig(anchor=-1.0)
 
 
-def test_anchored_loop_on_tiny_models_stays_closer_to_the_uncontrolled_clip(tiny_models_dir, monkeypatch):
+def test_anchored_loop_on_tiny_models_stays_closer_to_the_uncontrolled_clip(tiny_models_dir):
     pipe = P.Pipeline.from_pretrained(tiny_models_dir)
     loop = C.SelfLoopControl(0.5)
     kwargs = dict(seed=4, opt_steps=10, lr=0.08, decode_steps=1, progress=False)
     uncontrolled = pipe.generate([], method="none", **kwargs).mel
     anchored = pipe.generate([loop], **kwargs)
-    monkeypatch.setattr(P, "DITTO2_ANCHOR_OF_CONTROL", {})  # the same run without the anchor
-    plain = pipe.generate([loop], **kwargs)
+    plain = pipe.generate([loop], anchor=False, **kwargs)  # the same run without the anchor
     free = torch.from_numpy(loop.free_weights() == 1.0)
 
     def drift(result):

@@ -98,12 +98,12 @@ def test_unet1d_folds_frequency_into_channels():
 
 @pytest.mark.parametrize("cfg", [TINY2D, TINY1D])
 def test_global_level_path_loads_old_weights_exactly_then_offsets_each_channel(cfg, tmp_path):
-    from ditto2.train import checkpoint as ckpt
+    from ditto2.release import load_release, save_release
 
     old = _tiny_denoiser(cfg)
-    ckpt.save_release(tmp_path / "old.safetensors", old, {}, half=False)
+    save_release(tmp_path / "old.safetensors", old, {}, half=False)
     new = Denoiser(build_network(cfg.replace(global_level=True)))
-    ckpt.load_release(tmp_path / "old.safetensors", new)   # the file has no level.* weights
+    load_release(tmp_path / "old.safetensors", new)   # the file has no level.* weights
     x = _x(2, 2, 5, 16)
     assert torch.equal(new(x, 3.0), old(x, 3.0))
     new(x, 3.0).mean().backward()                          # the zero last layer still learns
@@ -115,7 +115,7 @@ def test_global_level_path_loads_old_weights_exactly_then_offsets_each_channel(c
     assert torch.allclose(flat, flat[..., :1].expand_as(flat), atol=1e-6)
     strict = Denoiser(build_network(cfg.replace(channels=(8, 8))))
     with pytest.raises(InputError, match="do not match"):  # other missing weights are still refused
-        ckpt.load_release(tmp_path / "old.safetensors", strict)
+        load_release(tmp_path / "old.safetensors", strict)
 
 
 def test_config_json_roundtrip_and_factory(tmp_path):

@@ -7,14 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from ditto2.diffusion import Denoiser, EDMConfig, UNet2DConfig, build_network
+import tiny
+from ditto2.diffusion import Denoiser, EDMConfig, UNet2DConfig
 from ditto2.diffusion.edm import _sigma_batch
 from ditto2.distill import (CDConfig, CTDConfig, Student, StudentConfig, cd_loss, ctd_loss, pinned_noise,
                             sample_cd_multistep, sample_ctd, sample_one_step, sample_student)
 from ditto2.errors import InputError, MissingResourceError
 
-TINY = UNet2DConfig(in_channels=2, channels=(8, 16), res_blocks=1, attention=False, emb_dim=16, n_freqs=4,
-                    norm_groups=4, cond_dim=6)
+TINY = dataclasses.replace(tiny.TINY_NET, cond_dim=6)
 SHAPE = (2, 4, 8)
 
 
@@ -22,14 +22,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_teacher(seed: int = 0, config: UNet2DConfig = TINY) -> Denoiser:
-    """A tiny denoiser whose zero-initialised layers (output convs) are random too, so F != 0."""
-    torch.manual_seed(seed)
-    net = build_network(config)
-    with torch.no_grad():
-        for p in net.parameters():
-            if p.ndim > 1 and not p.any():
-                p.normal_(0, 0.1)
-    return Denoiser(net).eval().requires_grad_(False)
+    return tiny.random_teacher(seed, config)
 
 
 def perturb_target_embedding(student: Student) -> Student:
@@ -197,16 +190,16 @@ def test_config_errors():
 
 
 def test_student_release_round_trip_and_teacher_check(tmp_path):
-    from ditto2.train.distill import load_student, save_student
-    from ditto2.train.teacher import file_digest
+    from ditto2.models import load_student
+    from ditto2.release import file_digest
 
     teacher_a, teacher_b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
     teacher_a.write_bytes(b"teacher a")
     teacher_b.write_bytes(b"teacher b")
     student = perturb_target_embedding(Student.from_teacher(random_teacher(), "ctd", file_digest(teacher_a)))
-    path = save_student(tmp_path / "ctd.safetensors", student, {"steps": 3})
-    loaded, meta = load_student(path, teacher=teacher_a)
-    assert meta["config"]["student"]["kind"] == "ctd" and meta["info"]["steps"] == 3
+    path = student.save_pretrained(tmp_path / "ctd.safetensors", {"steps": 3})
+    loaded = load_student(path, teacher=teacher_a)
+    assert loaded.release_meta["config"]["student"]["kind"] == "ctd" and loaded.info["steps"] == 3
     assert json.loads((tmp_path / "ctd.json").read_text())["config"]["student"]["teacher_sha"] == file_digest(teacher_a)
     x, cond = torch.randn(2, *SHAPE) * 4, torch.randn(2, 6)
     with torch.no_grad():
@@ -236,23 +229,12 @@ def _write_split(root, split: str, clips: int, seed: int) -> dict:
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
     """A synthetic dataset and random tiny autoencoder + teacher releases (the CLI-level file formats)."""
-    from ditto2.diffusion import AutoencoderConfig, MelAutoencoder
-    from ditto2.train import checkpoint as ckpt
-    from ditto2.train.teacher import file_digest
-
     root = tmp_path_factory.mktemp("distill")
     data = root / "data"
     data.mkdir()
     splits = {"train": _write_split(data, "train", 6, 0), "validation": _write_split(data, "validation", 2, 1)}
     (data / "manifest.json").write_text(json.dumps({"splits": splits}))
-    torch.manual_seed(0)
-    ae_cfg = AutoencoderConfig(latent_channels=2, channels=(8, 8))
-    ae_path = ckpt.save_release(root / "ae.safetensors", MelAutoencoder(ae_cfg), {"autoencoder": ae_cfg.to_dict()},
-                                half=False)
-    net = dataclasses.replace(TINY, cond_dim=384).to_dict()
-    teacher = random_teacher(2, dataclasses.replace(TINY, cond_dim=384))
-    config = {"teacher": {"network": net, "edm": EDMConfig().to_dict(), "autoencoder_sha": file_digest(ae_path)}}
-    teacher_path = ckpt.save_release(root / "teacher.safetensors", teacher, config)
+    ae_path, teacher_path, _ = tiny.save_teacher_pair(root, seed=2)
     return data, ae_path, teacher_path
 
 
@@ -264,8 +246,9 @@ LOOP = {"steps": 3, "batch_size": 2, "lr": 1e-3, "warmup": 1, "log_every": 1, "c
 def test_distill_task_trains_validates_releases_and_resumes(tiny_models, tmp_path, method, guidance):
     from safetensors.torch import load_file
 
+    from ditto2.models import load_student
     from ditto2.train import loop
-    from ditto2.train.distill import DistillTask, load_student
+    from ditto2.train.distill import DistillTask
 
     data, ae, teacher = tiny_models
     objective = CDConfig(levels=6) if method == "cd" else CTDConfig(levels=6, max_teacher_steps=2)
@@ -279,8 +262,8 @@ def test_distill_task_trains_validates_releases_and_resumes(tiny_models, tmp_pat
     assert record["step"] == 3 and {"val_mse_1step", "val_mse_2step", "val_loss"} <= set(record)
     assert all(np.isfinite(record[k]) for k in ("loss", "val_mse_1step", "val_mse_2step"))
     assert list((tmp_path / "straight" / "samples").glob("*.png"))
-    student, meta = load_student(tmp_path / "straight" / "release.safetensors", teacher=teacher)
-    assert student.method == method and meta["config"]["distill"]["objective"]["kind"] == method
+    student = load_student(tmp_path / "straight" / "release.safetensors", teacher=teacher)
+    assert student.method == method and student.release_meta["config"]["distill"]["objective"]["kind"] == method
     assert student.config.guidance == guidance
 
     loop.run(task(), tmp_path / "resumed", dataclasses.replace(cfg, steps=2), progress=False)
@@ -291,9 +274,10 @@ def test_distill_task_trains_validates_releases_and_resumes(tiny_models, tmp_pat
 
 def test_redistillation_warm_starts_from_a_student_of_the_previous_teacher(tiny_models, tmp_path):
     """A new teacher release: the student continues from the old one (--init) and is tied to the new teacher."""
-    from ditto2.train import checkpoint as ckpt
+    from ditto2.models import load_student
+    from ditto2.release import read_meta, save_release
     from ditto2.train import loop
-    from ditto2.train.distill import DistillTask, load_student
+    from ditto2.train.distill import DistillTask
 
     data, ae, teacher = tiny_models
 
@@ -305,7 +289,7 @@ def test_redistillation_warm_starts_from_a_student_of_the_previous_teacher(tiny_
     cfg = loop.LoopConfig(**{**LOOP, "steps": 2, "val_every": 2})
     loop.run(task(teacher), tmp_path / "old", cfg, progress=False)
     newer = random_teacher(3, dataclasses.replace(TINY, cond_dim=384))  # same architecture, other weights
-    new_teacher = ckpt.save_release(tmp_path / "teacher2.safetensors", newer, ckpt.read_meta(teacher)["config"])
+    new_teacher = save_release(tmp_path / "teacher2.safetensors", newer, read_meta(teacher)["config"])
     record = loop.run(task(new_teacher), tmp_path / "new", dataclasses.replace(cfg, steps=4), progress=False,
                       init=tmp_path / "old" / "release.safetensors")
     assert record["step"] == 4  # continued from the old student's 2 steps
@@ -315,14 +299,12 @@ def test_redistillation_warm_starts_from_a_student_of_the_previous_teacher(tiny_
 
 
 def test_distill_task_refuses_a_teacher_of_another_autoencoder(tiny_models, tmp_path):
-    from ditto2.diffusion import AutoencoderConfig, MelAutoencoder
-    from ditto2.train import checkpoint as ckpt
+    from ditto2.diffusion import MelAutoencoder
     from ditto2.train.distill import DistillTask
 
     data, _, teacher = tiny_models
     torch.manual_seed(1)
-    cfg = AutoencoderConfig(latent_channels=2, channels=(8, 8))
-    other = ckpt.save_release(tmp_path / "ae2.safetensors", MelAutoencoder(cfg), {"autoencoder": cfg.to_dict()})
+    other = MelAutoencoder(tiny.TINY_AE).save_pretrained(tmp_path / "ae2.safetensors")
     with pytest.raises(InputError, match="another autoencoder"):
         DistillTask(str(data), str(teacher), str(other), method="cd")
     with pytest.raises(InputError, match="--method"):

@@ -54,9 +54,9 @@ def test_each_control_loss_decreases_under_ditto2(pipe, reference_wav, name):
 
 
 def test_text_control_loss_decreases_under_ditto2(pipe, tiny_models_dir):
-    from ditto2.clap import load_shipped
+    from ditto2.models import load_clap
 
-    control = C.TextControl("a slow chorale for organ", model=load_shipped("control", tiny_models_dir))
+    control = C.TextControl("a slow chorale for organ", model=load_clap("control", tiny_models_dir))
     result = pipe.generate([control], opt_steps=12, lr=0.05, decode_steps=1, progress=False)
     losses = [h["loss"][0] for h in result.history]
     assert min(losses[1:]) < losses[0] - 1e-4, losses
@@ -272,6 +272,29 @@ def test_method_none_decodes_without_optimising(pipe):
     assert result.history == [] and result.audio[0].size == M.CLIP_SAMPLES
     with pytest.raises(InputError, match="no controls"):
         pipe.generate([], method="ditto2", progress=False)
+
+
+def test_a_prompt_embedding_conditions_the_teacher_and_the_students(pipe):
+    """``text=`` reaches the engine: the text-conditioned teacher samples with CFG, a student takes it as its
+    condition, and the teacher's guided sample is ``Teacher.sample``'s."""
+    text = torch.randn(1, 384, generator=torch.Generator().manual_seed(3))
+
+    def mel(**kwargs):
+        return pipe.generate([], method="none", seed=2, progress=False, **kwargs).mel
+
+    teacher = dict(model="teacher", teacher_steps=3)
+    plain, guided = mel(**teacher), mel(text=text, cfg_scale=3.0, **teacher)
+    assert not torch.allclose(plain, guided) and not torch.allclose(guided, mel(text=text, cfg_scale=1.0, **teacher))
+    with torch.no_grad():
+        expected = pipe.teacher.sample(pipe.teacher.initial_noise([2]), 3, "euler", text_embedding=text, cfg_scale=3.0)
+    torch.testing.assert_close(guided, expected)
+    for model in ("ctd", "cd"):
+        assert not torch.allclose(mel(model=model, decode_steps=2), mel(model=model, decode_steps=2, text=text))
+    steered = pipe.generate([C.IntensityControl(F.intensity_curve([-40, -20]))], seed=2, opt_steps=1, text=text,
+                            precision="fp32", progress=False)
+    assert steered.settings["opt_steps"] == 1 and torch.isfinite(steered.mel).all()
+    with pytest.raises(InputError, match="prompt embedding"):
+        pipe.generate([], method="none", text="an organ chorale", progress=False)
 
 
 def test_long_form_chains_outpainting(pipe):

@@ -29,7 +29,7 @@ def reference_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bench_result(tiny_models_dir, reference_dir, tmp_path_factory, one_thread):
     from ditto2.pipeline import Pipeline
-    from ditto2.text_bench import run_text_bench
+    from ditto2.bench import run_text_bench
 
     out = tmp_path_factory.mktemp("bench-text")
     result = run_text_bench(Pipeline.from_pretrained(tiny_models_dir), out, prompts=PROMPTS, conditions=CONDITIONS,
@@ -84,7 +84,7 @@ def test_clap_score_is_the_eval_scorers(bench_result, tiny_models_dir):
 
 def test_resume_keeps_finished_clips(bench_result, tiny_models_dir, reference_dir):
     from ditto2.pipeline import Pipeline
-    from ditto2.text_bench import run_text_bench
+    from ditto2.bench import run_text_bench
 
     out, result = bench_result
     wav = out / "ditto2-ctd-k1" / "p0_s1000.wav"
@@ -104,7 +104,7 @@ def test_resume_keeps_finished_clips(bench_result, tiny_models_dir, reference_di
                                      [PROMPTS[0], PROMPTS[0]], []])
 def test_bad_prompts_raise_input_error(prompts, tiny_models_dir, reference_dir, tmp_path):
     from ditto2.pipeline import Pipeline
-    from ditto2.text_bench import run_text_bench
+    from ditto2.bench import run_text_bench
 
     with pytest.raises(InputError):
         run_text_bench(Pipeline.from_pretrained(tiny_models_dir), tmp_path, prompts=prompts, conditions="cfg-1",
@@ -115,14 +115,30 @@ def test_bad_prompts_raise_input_error(prompts, tiny_models_dir, reference_dir, 
 @pytest.mark.parametrize("text", ["cfg", "cfg-x", "cfg--1", "ditto2-ctd", "ditto2-ctd-k9", "both-teacher",
                                   "ditto", "none-ctd-k4,none-ctd-k4", ""])
 def test_bad_conditions(text):
-    from ditto2.text_bench import parse_conditions
+    from ditto2.bench import TEXT, parse_conditions
 
     with pytest.raises(InputError):
-        parse_conditions(text)
+        parse_conditions(text, TEXT)
+
+
+def test_one_grammar_serves_both_benches():
+    from ditto2.bench import PAPER, TEXT, Condition
+
+    for text in ("none-teacher", "none-ctd-k2", "cfg-3", "cfg-0.5", "ditto2-cd-k1", "both-ctd-k4"):
+        assert Condition.parse(text, TEXT).name == text
+    assert Condition.parse("cfg-3.0", TEXT).name == "cfg-3"
+    for text, grammar in (("ditto", TEXT), ("ditto2-ctd-k2-r3", TEXT), ("cfg-3", PAPER), ("both-ctd-k2", PAPER),
+                          ("both-ctd-k2-r3", TEXT), ("cfg-inf", TEXT), ("cfg-nan", TEXT)):
+        with pytest.raises(InputError, match="condition"):
+            Condition.parse(text, grammar)
+    both = Condition.parse("both-ctd-k2", TEXT)
+    assert both.pipeline_method == "ditto2" and both.optimises and both.conditions_on_text
+    cfg = Condition.parse("cfg-3", TEXT)
+    assert cfg.pipeline_method == "none" and not cfg.optimises and cfg.conditions_on_text and cfg.cfg == 3
 
 
 def test_prompt_words_and_attributes():
-    from ditto2.text_bench import DEFAULT_PROMPTS, prompt_group, stated_attributes
+    from ditto2.bench import DEFAULT_PROMPTS, prompt_group, stated_attributes
 
     groups = [prompt_group(p) for p in DEFAULT_PROMPTS]
     assert groups.count("training") >= 2 and groups.count("held-out") >= 2

@@ -8,7 +8,7 @@ import torch
 
 from ditto2.errors import InputError, MissingResourceError
 from ditto2.precision import autocast_for
-from ditto2.train import checkpoint as ckpt
+from ditto2.release import load_release, read_meta, save_release
 from ditto2.train import loop
 
 
@@ -48,7 +48,7 @@ class ToyTask:
         pass
 
     def release(self, ema, path, info):
-        ckpt.save_release(path, ema, self.config(), info)
+        save_release(path, ema, self.config(), info)
 
 
 CFG = loop.LoopConfig(steps=40, batch_size=16, lr=0.05, warmup=5, log_every=5, ckpt_every=10, val_every=20)
@@ -89,7 +89,7 @@ def test_the_best_validated_release_is_kept_across_a_resume(tmp_path):
     vals = [(r["val_w_error"], r["step"]) for r in loop.read_log(tmp_path) if "val_w_error" in r]
     info = json.loads((tmp_path / "best.json").read_text())["info"]
     assert (info["val_value"], info["steps"]) == min(vals) and info["val_key"] == "val_w_error"
-    best = ckpt.load_release(tmp_path / loop.BEST, torch.nn.Linear(8, 1))
+    best = load_release(tmp_path / loop.BEST, torch.nn.Linear(8, 1))
     assert best["info"]["steps"] == min(vals)[1]
 
 
@@ -117,13 +117,13 @@ def test_warm_start_from_release(tmp_path):
 
 def test_checkpoint_errors(tmp_path):
     with pytest.raises(MissingResourceError):
-        ckpt.read_meta(tmp_path / "none.safetensors")
+        read_meta(tmp_path / "none.safetensors")
     (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}")
     with pytest.raises(InputError, match="bad.safetensors"):
-        ckpt.read_meta(tmp_path / "bad.safetensors")
-    ckpt.save_release(tmp_path / "lin.safetensors", torch.nn.Linear(4, 2), {"a": 1})
+        read_meta(tmp_path / "bad.safetensors")
+    save_release(tmp_path / "lin.safetensors", torch.nn.Linear(4, 2), {"a": 1})
     with pytest.raises(InputError, match="do not match"):
-        ckpt.load_release(tmp_path / "lin.safetensors", torch.nn.Linear(5, 2))
+        load_release(tmp_path / "lin.safetensors", torch.nn.Linear(5, 2))
 
 
 def test_bad_loop_settings_are_rejected(tmp_path):

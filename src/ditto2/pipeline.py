@@ -20,77 +20,65 @@ import torch
 
 from ditto2.audio import mel as M
 from ditto2.audio.vocoder import GriffinLim, Vocoder
-from ditto2.controls.base import Control, total_loss
-from ditto2.engine import DITTO_STEPS, Ditto2Engine, DittoEngine, OptimConfig, optimise_noise
+from ditto2.controls.base import Control, ControlSettings, total_loss
+from ditto2.controls.paint import OutpaintControl
+from ditto2.diffusion import invert_ddim
+from ditto2.engine import DITTO_STEPS, Ditto2Engine, DittoEngine, Engine, OptimConfig, optimise_noise
 from ditto2.errors import InputError
-from ditto2.eval.timing import peak_rss_bytes
+from ditto2.models import Teacher, load_student_for
 from ditto2.precision import autocast_for, resolve
+from ditto2.timing import StageTimer, peak_rss_bytes, reset_peak_rss
 
 METHODS = ("ditto2", "ditto", "none")
 MODELS = ("ctd", "cd")
 # DITTO: the paper's settings (150 steps for melody and structure, 70 otherwise; lr 5e-3; Adam's beta1 0.9).
-# DITTO-2: chosen per control by measurement on tuning targets (docs/results.md, "Choosing the optimiser
-# settings"). Intensity and melody run Adam with beta1 0.5 (less momentum turns faster near the minimum: on 24
-# tuning curves, 40 steps reach a mean intensity error of 0.18 dB² against 0.88 with beta1 0.9; 20 steps leave a
-# heavy tail of clips far from their targets, 0.86 dB², though their median is low); the others keep beta1 0.9 with the
-# learning rates measured for it. A mix takes the most steps among its controls and, if every one of them has a
-# beta1-0.5 rate, the smallest of those; otherwise beta1 0.9 and the smallest beta1-0.9 rate (pairs as measured,
-# never a rate measured for one momentum used with the other). Structure keeps 80 steps; inpainting and
-# outpainting (looped or not) take 80 too since the output anchor (below): it slows their context match, which
-# passes the unanchored 40-step figure by 80 steps (docs/generation.md, "Keeping the music").
-LONG_CONTROLS = ("melody", "structure")  # DITTO's
-DEFAULT_STEPS = {"ditto": (70, 150), "ditto2": 40}
-DEFAULT_LR = {"ditto": 5e-3, "ditto2": 2e-2}
+# DITTO-2: each control's measured settings (``Control.settings``, docs/results.md "Choosing the optimiser
+# settings"). A mix takes the most steps among its controls and, if every one of them has a beta1-0.5 rate
+# (``fast_lr``), the smallest of those; otherwise beta1 0.9 and the smallest beta1-0.9 rate (pairs as measured,
+# never a rate measured for one momentum used with the other).
+DITTO_STEPS_SHORT, DITTO_STEPS_LONG, DITTO_LR = 70, 150, 5e-3
 DEFAULT_BETA1, FAST_BETA1 = 0.9, 0.5
-DITTO2_LR_OF_CONTROL = {"melody": 1.5e-1, "inpaint": 8e-2, "outpaint": 8e-2, "loop": 8e-2}  # with beta1 0.9
-DITTO2_FAST_LR_OF_CONTROL = {"intensity": 3e-2, "melody": 1.5e-1}  # with beta1 0.5
-DITTO2_STEPS_OF_CONTROL = {"structure": 80, "inpaint": 80, "outpaint": 80}
 # Adam steps through the k-step decode after the surrogate (k > 1), continuing the surrogate run's Adam moments at
 # half its rate: the 2-step decode drifts from the surrogate's optimum (1.1 dB RMS on the intensity tuning
 # curves); 5 such steps bring it to 0.34 (docs/results.md). A fresh Adam there takes sign-like first steps that
-# overshoot, whatever its rate.
+# overshoot, whatever its rate. It runs where it was measured to help (``ControlSettings.refine``: intensity).
 REFINE_STEPS = 5
 REFINE_LR_FACTOR = 0.5
-# By default the refinement runs where it was measured to help: intensity (fresh curves, 2-step decode: 1.08 ->
-# 0.57 dB²). On melody it lowers the decoded chroma loss but not the transcribed accuracy of the final audio
-# (8 tuning melodies: 0.80 without, 0.76 with; docs/results.md), so a mix with any other control is not refined.
-REFINE_CONTROLS = ("intensity",)
-# DITTO-2's output anchor (engine/anchor.py), measured in docs/generation.md ("Keeping the music"): its weight per
-# control. It applies when every control says which frames it leaves free (Control.free_weights) and has a weight
-# here; a mix with a control that may change every frame (intensity, melody, structure, text) is not anchored.
-DITTO2_ANCHOR_OF_CONTROL = {"loop": 10.0, "inpaint": 3.0, "outpaint": 3.0}
 
 
 def default_adam(method: str, controls) -> tuple[float, float]:
     """(learning rate, beta1) of Adam for these controls (the rule above)."""
     if method == "ditto":
-        return DEFAULT_LR["ditto"], DEFAULT_BETA1
-    if controls and all(c.name in DITTO2_FAST_LR_OF_CONTROL for c in controls):
-        return min(DITTO2_FAST_LR_OF_CONTROL[c.name] for c in controls), FAST_BETA1
-    return min((DITTO2_LR_OF_CONTROL.get(c.name, DEFAULT_LR["ditto2"]) for c in controls),
-               default=DEFAULT_LR["ditto2"]), DEFAULT_BETA1
+        return DITTO_LR, DEFAULT_BETA1
+    settings = [c.settings for c in controls]
+    if settings and all(s.fast_lr is not None for s in settings):
+        return min(s.fast_lr for s in settings), FAST_BETA1
+    return min((s.lr for s in settings), default=ControlSettings.lr), DEFAULT_BETA1
 
 
 def default_steps(method: str, controls) -> int:
     if method == "ditto":
-        return DEFAULT_STEPS["ditto"][any(c.name in LONG_CONTROLS for c in controls)]
-    return max((DITTO2_STEPS_OF_CONTROL.get(c.name, DEFAULT_STEPS["ditto2"]) for c in controls),
-               default=DEFAULT_STEPS["ditto2"])
+        return DITTO_STEPS_LONG if any(c.settings.ditto_long for c in controls) else DITTO_STEPS_SHORT
+    return max((c.settings.steps for c in controls), default=ControlSettings.steps)
 
 
 def default_refine_steps(controls) -> int:
-    return REFINE_STEPS if controls and all(c.name in REFINE_CONTROLS for c in controls) else 0
+    """The refinement runs only when every control was measured to gain from it (a mix with melody is not
+    refined: it costs melody's transcribed accuracy)."""
+    return REFINE_STEPS if controls and all(c.settings.refine for c in controls) else 0
 
 
 def default_anchor(method: str, controls) -> tuple[float, tuple[float, ...] | None]:
-    """(weight, per-frame weights) of the output anchor: DITTO-2 only (DITTO keeps the paper's plain Adam); the
-    smallest weight among the controls, the frames free of all of them."""
-    if method == "ditto" or not controls or any(c.name not in DITTO2_ANCHOR_OF_CONTROL for c in controls):
+    """(weight, per-frame weights) of DITTO-2's output anchor (engine/anchor.py; DITTO keeps the paper's plain
+    Adam): when every control has an anchor weight and says which frames it leaves free (a mix with a control
+    that may change every frame, as intensity, melody, structure and text may, is not anchored); the smallest
+    weight among the controls, the frames free of all of them."""
+    if method == "ditto" or not controls or any(c.settings.anchor is None for c in controls):
         return 0.0, None
     free = [c.free_weights() for c in controls]
     if any(f is None for f in free):
         return 0.0, None
-    return min(DITTO2_ANCHOR_OF_CONTROL[c.name] for c in controls), tuple(np.minimum.reduce(free).tolist())
+    return min(c.settings.anchor for c in controls), tuple(np.minimum.reduce(free).tolist())
 
 
 def _offset(callback, steps: int):
@@ -125,30 +113,27 @@ class Pipeline:
     @classmethod
     def from_pretrained(cls, directory: str | Path | None = None) -> Pipeline:
         """The shipped default models, or those in ``directory`` (autoencoder, teacher, student_*.safetensors)."""
-        from ditto2.models import Teacher
-
         return cls(Teacher.load(directory), directory)
 
     def student(self, method: str):
         if method not in self._students:
-            from ditto2.models import load_student_for
-
             self._students[method] = load_student_for(self.models_dir, method)
         return self._students[method]
 
-    def engine(self, method: str, model: str = "ctd", decode_steps: int = 2, text=None, cfg_scale: float = 3.0):
+    def engine(self, method: str, model: str = "ctd", decode_steps: int = 2, text=None, cfg_scale: float = 3.0,
+               teacher_steps: int = DITTO_STEPS) -> Engine:
+        """The engine of ``method``; ``text`` (a prompt embedding) conditions the teacher (with CFG at ``cfg_scale``)
+        or the student, ``teacher_steps`` is the length of the teacher's DDIM chain."""
         if method not in METHODS:
             raise InputError(f"unknown --method {method!r} (expected one of {', '.join(METHODS)})")
         if method == "ditto" or (method == "none" and model == "teacher"):
-            return DittoEngine(self.teacher, DITTO_STEPS, text, cfg_scale)
+            return DittoEngine(self.teacher, teacher_steps, text, cfg_scale)
         if model not in MODELS:
             raise InputError(f"unknown --model {model!r} (expected one of {', '.join(MODELS)})")
-        return Ditto2Engine(self.teacher, self.student(model), decode_steps)
+        return Ditto2Engine(self.teacher, self.student(model), decode_steps, text)
 
     def invert(self, wave: np.ndarray, steps: int = DITTO_STEPS) -> torch.Tensor:
         """DITTO App. D: the x_T whose deterministic DDIM decode gives back this clip (one clip of audio)."""
-        from ditto2.diffusion import invert_ddim
-
         if wave.size < M.CLIP_SAMPLES:
             raise InputError(f"--init audio is {wave.size / M.SAMPLE_RATE:.2f} s, shorter than a clip "
                              f"({M.CLIP_SAMPLES / M.SAMPLE_RATE:.2f} s)")
@@ -162,6 +147,8 @@ class Pipeline:
                  seed: int = 0, batch: int = 1, opt_steps: int | None = None, lr: float | None = None,
                  decode_steps: int = 2, norm_prior: float = 0.0, target_loss: float | None = None,
                  refine_steps: int | None = None, precision: str = "auto", init: np.ndarray | None = None,
+                 text: torch.Tensor | None = None, cfg_scale: float = 3.0, teacher_steps: int = DITTO_STEPS,
+                 anchor: bool = True,
                  callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
@@ -169,9 +156,11 @@ class Pipeline:
         through the k-step decode itself, keeping the best decoded iterate: the control the decode would lose is
         won back, and the result is never worse on the decoded mel than without refinement.
         ``precision``: of the optimisation ("fp32", "bf16" or "auto": bf16 where the CPU has fast bf16); the
-        final decode and the vocoder always run in fp32."""
-        from ditto2.eval.timing import StageTimer, reset_peak_rss
-
+        final decode and the vocoder always run in fp32.
+        ``text``: a prompt embedding, (1, D) or (D,) (``ditto2.text.encoder.encode_texts``), as the condition of a
+        text-conditioned model: the teacher samples with classifier-free guidance at ``cfg_scale``, a student
+        takes it as its condition. ``teacher_steps``: the teacher's DDIM steps (DITTO and ``method="none"``).
+        ``anchor``: False turns DITTO-2's output anchor off (``default_anchor``)."""
         controls = list(controls)
         assembling = [c.name for c in controls if type(c).assemble is not Control.assemble]
         if len(assembling) > 1:
@@ -183,13 +172,16 @@ class Pipeline:
             raise InputError(f"--batch must be at least 1, got {batch}")
         if seed < 0:
             raise InputError(f"--seed must be a non-negative integer, got {seed}")
+        if text is not None and not isinstance(text, torch.Tensor):
+            raise InputError(f"text must be a prompt embedding (a tensor from ditto2.text.encoder.encode_texts), got "
+                             f"{type(text).__name__}; to steer towards a prompt use TextControl")
         seeds = [seed + k for k in range(batch)]
-        engine = self.engine(method, model, decode_steps)
+        engine = self.engine(method, model, decode_steps, text, cfg_scale, teacher_steps)
         reset_peak_rss()  # the report's peak memory is this generation's
         timer = StageTimer()
         with timer.stage("invert" if init is not None else "noise"):
             x_T = self.teacher.initial_noise(seeds) if init is None else self.invert(init).expand(batch, -1, -1, -1)
-        config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss)
+        config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss, anchor)
         history: list[dict] = []
         best: list[float] = []
         moments = None
@@ -226,7 +218,7 @@ class Pipeline:
         settings = {"method": method, "model": "teacher" if on_teacher else model, "seeds": seeds,
                     "opt_steps": config.steps if method != "none" else 0, "lr": config.lr,
                     "beta1": config.beta1, "norm_prior": config.norm_prior,
-                    "decode_steps": DITTO_STEPS if on_teacher else decode_steps,
+                    "decode_steps": engine.steps if on_teacher else decode_steps,
                     "refine_steps": refine_steps if refining else 0, "precision": precision,
                     **({"refine_lr": refine.lr, "refined_loss": refined_loss} if refining else {}),
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
@@ -234,12 +226,14 @@ class Pipeline:
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings)
 
     @staticmethod
-    def optim_config(method: str, controls, opt_steps, lr, norm_prior=0.0, target_loss=None) -> OptimConfig:
-        """The paper's DITTO settings; DITTO-2's chosen ones (docs/results.md); explicit values win."""
+    def optim_config(method: str, controls, opt_steps, lr, norm_prior=0.0, target_loss=None,
+                     anchor: bool = True) -> OptimConfig:
+        """The paper's DITTO settings; DITTO-2's chosen ones (docs/results.md); explicit values win; ``anchor``
+        False turns DITTO-2's output anchor off."""
         key = "ditto" if method == "ditto" else "ditto2"
         steps = default_steps(key, controls) if opt_steps is None else opt_steps
         clip = None if key == "ditto" else 1.0  # the DITTO baseline as published: plain Adam
-        anchor, anchor_weights = default_anchor(key, controls)
+        anchor, anchor_weights = default_anchor(key, controls) if anchor else (0.0, None)
         default_rate, beta1 = default_adam(key, controls)
         return OptimConfig(steps=steps, lr=default_rate if lr is None else lr, clip=clip, beta1=beta1,
                            norm_prior=norm_prior, target_loss=target_loss, anchor=anchor, anchor_weights=anchor_weights)
@@ -281,8 +275,6 @@ class Pipeline:
         """Long-form generation by chained outpainting: the first clip follows ``controls`` (or is uncontrolled
         without any), each next clip continues the audio so far (its first ``overlap_s`` matching the last), until
         ``seconds`` are reached; the result is cut to ``seconds``."""
-        from ditto2.controls.paint import OutpaintControl
-
         clip_s = M.CLIP_SAMPLES / M.SAMPLE_RATE
         if not (math.isfinite(seconds) and seconds > 0):
             raise InputError(f"--seconds must be a positive number, got {seconds!r}")

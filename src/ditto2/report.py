@@ -96,11 +96,10 @@ def measure(paths, models_dir=None) -> list[dict]:
 
 def plot_generation(result, controls, path, titles) -> Path:
     """One row per candidate: the mel, then each control's target against the decoded mel's feature."""
-    from ditto2 import features as F
     from ditto2.plots import _pyplot, save_figure
 
     plt = _pyplot()
-    panels = [c for c in controls if c.name in ("intensity", "melody", "structure")]
+    panels = [c for c in controls if c.has_panel]
     rows, cols = len(result.audio), 1 + len(panels) + bool(result.history)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.6 * rows), squeeze=False)
     mel = result.mel.float()
@@ -112,7 +111,8 @@ def plot_generation(result, controls, path, titles) -> Path:
         ax.set_title(titles[k], fontsize=8)
         for ax, control in zip(axes[k][1:], panels):
             with torch.no_grad():
-                _plot_control(ax, control, mel[k:k + 1], seconds, F)
+                control.plot_panel(ax, mel[k:k + 1], seconds)
+            ax.set_title(f"{control.name}: target vs achieved", fontsize=8)
         if result.history:
             ax = axes[k][-1]
             ax.plot([h["loss"][k] for h in result.history])
@@ -120,23 +120,3 @@ def plot_generation(result, controls, path, titles) -> Path:
             ax.set_xlabel("step", fontsize=7)
     return save_figure(fig, path)
 
-
-def _plot_control(ax, control, mel, seconds, F) -> None:
-    if control.name == "intensity":
-        ax.plot(seconds, control.target.numpy(), label="target", color="black")
-        ax.plot(seconds, F.intensity_db(mel)[0].numpy(), label="achieved (mel)", color="tab:orange")
-        ax.set_ylabel("dB", fontsize=7)
-        ax.legend(fontsize=6)
-    elif control.name == "melody":
-        target = control.pitch_class.numpy().astype(float)
-        ax.plot(seconds, np.where(target >= 0, target, np.nan), ".", markersize=2, label="target", color="black")
-        ax.plot(seconds, F.chroma(mel)[0].argmax(0).numpy(), ".", markersize=1, alpha=0.5, label="achieved (chroma)",
-                color="tab:orange")
-        ax.set_ylabel("pitch class", fontsize=7)
-        ax.legend(fontsize=6)
-    else:
-        n = control.target.shape[-1]
-        both = np.concatenate([control.target.numpy(), F.ssm(mel)[0].numpy()], axis=1)
-        ax.imshow(both, origin="lower", cmap="viridis", vmin=0, vmax=1, aspect="auto")
-        ax.axvline(n - 0.5, color="white")
-    ax.set_title(f"{control.name}: target vs achieved", fontsize=8)

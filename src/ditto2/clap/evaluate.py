@@ -22,12 +22,13 @@ import torch.nn.functional as F
 
 from ditto2.clap import captions as C
 from ditto2.data import shards
+from ditto2.data.arrays import SplitArrays
 
 RECALL_AT = (1, 5, 10)
 
 
 def split_metas(root: str | Path, split: str, limit: int | None = None) -> list[dict]:
-    """The clips' metadata in the order of ``train.data.SplitArrays`` (shard order, then clip order),
+    """The clips' metadata in the order of ``data.arrays.SplitArrays`` (shard order, then clip order),
     each with its dataset captions under ``"captions"``."""
     metas = []
     for path in shards.shard_paths(root, split):
@@ -122,7 +123,6 @@ def evaluate(model, mel: np.ndarray, metas: list[dict], text_fn) -> dict:
 
 def evaluate_split(model, root: str | Path, split: str = "test", limit: int | None = None, text_fn=None) -> dict:
     from ditto2.clap.text_cache import CaptionEmbeddings
-    from ditto2.train.data import SplitArrays
 
     text_fn = text_fn or CaptionEmbeddings.for_dataset(root)
     mel = SplitArrays(root, split, limit=limit).mel

@@ -21,15 +21,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ditto2.config import JsonConfig
 from ditto2.errors import InputError
+from ditto2.release import Pretrained
 
 ARCHS = ("conv1d", "conv2d")
 TEXT_DIM = 384
 N_MELS = 80
 
 
-@dataclasses.dataclass
-class ClapConfig:
+@dataclasses.dataclass(frozen=True)
+class ClapConfig(JsonConfig):
     arch: str = "conv1d"
     dim: int = 256                         # shared embedding size
     widths: tuple[int, ...] = (96, 128, 192)   # channels per stage (conv2d: per 2-D stage)
@@ -37,17 +39,8 @@ class ClapConfig:
     init_temperature: float = 0.07
 
     def __post_init__(self):
-        self.widths = tuple(int(w) for w in self.widths)
         if self.arch not in ARCHS:
             raise InputError(f"unknown CLAP audio tower {self.arch!r}; choose one of {', '.join(ARCHS)}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ClapConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def default_config(arch: str) -> ClapConfig:
@@ -124,7 +117,11 @@ class _Conv2dTower(nn.Module):
         return self.out(self.pool(F.gelu(self.norm(x))))
 
 
-class ClapModel(nn.Module):
+class ClapModel(Pretrained, nn.Module):
+    """Released under "clap": {"model": its config, plus the training task's text encoder, crop, caption seed}."""
+
+    RELEASE_KEY = "clap"
+
     def __init__(self, config: ClapConfig):
         super().__init__()
         self.config = config
@@ -134,6 +131,13 @@ class ClapModel(nn.Module):
         self.text_out = nn.Linear(config.text_hidden, config.dim)
         self.text_skip = nn.Linear(TEXT_DIM, config.dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / config.init_temperature)))
+
+    def release_section(self) -> dict:
+        return {"model": self.config.to_dict()}
+
+    @classmethod
+    def from_release_section(cls, section: dict) -> ClapModel:
+        return cls(ClapConfig.from_dict(section["model"]))
 
     def embed_audio(self, mel: torch.Tensor) -> torch.Tensor:
         """(B, 80, T) normalised mel -> (B, dim) unit vectors."""

@@ -38,7 +38,7 @@ def add_commands(sub) -> None:
 
 
 def cmd_bench(args) -> None:
-    from ditto2.bench import TASKS, Condition, run_bench
+    from ditto2.bench import PAPER, TASKS, parse_conditions, run_bench
     from ditto2.errors import InputError
     from ditto2.eval.reference import make_embedder
     from ditto2.pipeline import Pipeline
@@ -47,7 +47,7 @@ def cmd_bench(args) -> None:
     bad = sorted(set(tasks) - set(TASKS))
     if bad or not tasks:
         raise InputError(f"--tasks: unknown {bad or 'empty list'} (expected some of {', '.join(TASKS)})")
-    conditions = [Condition.parse(c.strip()) for c in args.conditions.split(",") if c.strip()]
+    conditions = parse_conditions(args.conditions, PAPER)
     if args.n < 2:
         raise InputError(f"-n must be at least 2 (FAD needs a covariance), got {args.n}")
     embedder = make_embedder(args.embedder, 0, args.models)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 
 def add_commands(sub) -> None:
-    from ditto2.text_bench import DEFAULT_CONDITIONS, DEFAULT_PROMPTS
+    from ditto2.bench import DEFAULT_CONDITIONS, DEFAULT_PROMPTS
 
     p = sub.add_parser("bench-text", help="text adherence: unconditional vs CFG vs DITTO-2 with CLAP vs both",
                        description="For a fixed prompt set (training words and held-out paraphrases) and a few seeds "
@@ -40,11 +40,11 @@ def add_commands(sub) -> None:
 def cmd_bench_text(args) -> None:
     from ditto2.eval.reference import make_embedder
     from ditto2.pipeline import Pipeline
-    from ditto2.text_bench import DEFAULT_PROMPTS, make_prompts, parse_conditions, run_text_bench
+    from ditto2.bench import DEFAULT_PROMPTS, TEXT, make_prompts, parse_conditions, run_text_bench
 
     prompts = args.prompt or list(DEFAULT_PROMPTS)
     make_prompts(prompts)                 # bad input fails before any model is loaded
-    conditions = parse_conditions(args.conditions)
+    conditions = parse_conditions(args.conditions, TEXT)
     result = run_text_bench(Pipeline.from_pretrained(args.models), args.out, prompts=prompts, conditions=conditions,
                             seeds=args.seeds, seed=args.seed, data_root=args.data, reference=args.reference,
                             n_reference=args.n_reference, embedder=make_embedder(args.embedder, 0),

@@ -167,10 +167,10 @@ def build_controls(args) -> list:
             out.append(C.StructureControl(F.structure_from_audio(args.structure_from)))
     out += _paint_controls(args)
     if args.text is not None:
-        from ditto2.clap import load_shipped
+        from ditto2.models import load_clap
 
         with flag("--text"):
-            out.append(C.TextControl(args.text, model=load_shipped("control", args.models)))
+            out.append(C.TextControl(args.text, model=load_clap("control", args.models)))
     unknown = sorted(set(weights) - {c.name for c in out})
     if unknown:
         raise InputError(f"--weights names {unknown}, which are not among the targets given "

@@ -165,16 +165,16 @@ def cmd_train_clap(args) -> None:
     print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
           f"{args.run}/best.safetensors (best validation)")
     if not args.no_test:
-        from ditto2.clap import load_clap
+        from ditto2.clap import ClapModel
 
-        figures = evaluate_split(load_clap(Path(args.run) / "release.safetensors"), args.data, "test",
+        figures = evaluate_split(ClapModel.from_pretrained(Path(args.run) / "release.safetensors"), args.data, "test",
                                  text_fn=task.text)
         write_json(Path(args.run) / "eval-test.json", {"step": record["step"], **figures})
         _print_clap_figures(figures)
 
 
 def cmd_train_clap_eval(args) -> None:
-    from ditto2.clap import KINDS, load_clap, load_shipped
+    from ditto2.clap import ClapModel
     from ditto2.clap.evaluate import evaluate_split
     from ditto2.fileio import write_json
 
@@ -182,7 +182,9 @@ def cmd_train_clap_eval(args) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    model = load_shipped(args.weights) if args.weights in KINDS else load_clap(args.weights)
+    from ditto2.models import CLAP_KINDS, load_clap
+
+    model = load_clap(args.weights) if args.weights in CLAP_KINDS else ClapModel.from_pretrained(args.weights)
     figures = {"weights": args.weights, **evaluate_split(model, args.data, args.split)}
     _print_clap_figures(figures)
     if args.out:

@@ -21,6 +21,8 @@ generated clip alone, and the music targets (intensity, melody, structure, text)
 from __future__ import annotations
 
 import abc
+import dataclasses
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -28,10 +30,30 @@ import torch
 from ditto2.errors import InputError
 
 
+@dataclasses.dataclass(frozen=True)
+class ControlSettings:
+    """How the engines optimise for a control, chosen per control by measurement on tuning targets
+    (docs/results.md "Choosing the optimiser settings", docs/generation.md "Keeping the music"); the pipeline
+    combines them for a mix of controls (``pipeline.optim_config``)."""
+
+    lr: float = 2e-2                # DITTO-2's Adam rate with beta1 0.9
+    fast_lr: float | None = None    # DITTO-2's rate with beta1 0.5, where that momentum was measured to win
+    steps: int = 40                 # DITTO-2's surrogate steps
+    refine: bool = False            # refine through the k-step decode (measured to help this control)
+    anchor: float | None = None     # DITTO-2's output-anchor weight on the frames the control leaves free
+    ditto_long: bool = False        # DITTO's 150 steps instead of 70 (the paper's, for melody and structure)
+
+
 class Control(abc.ABC):
-    """One target for the generated clip. Subclasses set ``name`` and implement ``loss``."""
+    """One target for the generated clip. Subclasses set ``name`` and implement ``loss``; ``settings`` (how to
+    optimise for it), ``sidecar_keys`` (the sidecar entries its ``record`` and assembly write, each scored by
+    ``ditto2 eval run``'s scorer of that key) and ``plot_panel`` (its target against the achieved feature)
+    make it a complete control: the pipeline, the report and the evaluation read them from here."""
 
     name: str = "control"
+    settings: ClassVar[ControlSettings] = ControlSettings()
+    sidecar_keys: ClassVar[tuple[str, ...]] = ()
+    has_panel: ClassVar[bool] = False   # plot_panel draws one
 
     def __init__(self, weight: float = 1.0):
         if not weight > 0:
@@ -60,6 +82,10 @@ class Control(abc.ABC):
         anchor, ``engine.anchor``), so a loss on a few windows cannot wash out the rest of the clip. None (the
         default): the control may change every frame, and nothing is anchored."""
         return None
+
+    def plot_panel(self, ax, mel: torch.Tensor, seconds: np.ndarray) -> None:
+        """Draw the target against the feature of ``mel`` (1, 80, T) on a matplotlib axis (``has_panel``)."""
+        raise NotImplementedError(f"the {self.name} control has no plot panel")
 
     loops: bool = False  # the assembled audio is meant to repeat seamlessly
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ditto2.audio import mel as M
-from ditto2.controls.base import Control
+from ditto2.controls.base import Control, ControlSettings
 from ditto2.errors import InputError
 from ditto2.features import free_weights as weights_outside
 from ditto2.features import inpainting_mask, looping_masks, outpainting_masks, self_looping_masks
@@ -74,6 +74,10 @@ class InpaintControl(Control):
     """Fill the gap [start, end) seconds of a reference clip: match the context on both sides."""
 
     name = "inpaint"
+    # The output anchor keeps the frames outside the gap near the seed's music; it slows the context match,
+    # which passes the unanchored 40-step figure by 80 steps (docs/generation.md, "Keeping the music").
+    settings = ControlSettings(lr=8e-2, steps=80, anchor=3.0)
+    sidecar_keys = ("context", "seams")
 
     def __init__(self, reference, gap_s: tuple[float, float], context_s=None, n_frames: int = M.CLIP_FRAMES,
                  weight: float = 1.0):
@@ -126,6 +130,8 @@ class OutpaintControl(Control):
     """
 
     name = "outpaint"
+    settings = ControlSettings(lr=8e-2, steps=80, anchor=3.0)  # as inpainting's
+    sidecar_keys = ("context", "seams", "loop")
 
     def __init__(self, reference, overlap_s: float, n_frames: int = M.CLIP_FRAMES, loop: bool = False,
                  weight: float = 1.0):
@@ -179,6 +185,8 @@ class SelfLoopControl(Control):
 
     name = "loop"
     loops = True
+    settings = ControlSettings(lr=8e-2, anchor=10.0)
+    sidecar_keys = ("seams", "loop")
 
     def __init__(self, overlap_s: float = 0.5, loop_s=None, n_frames: int = M.CLIP_FRAMES, weight: float = 1.0):
         super().__init__(weight)

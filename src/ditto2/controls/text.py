@@ -11,20 +11,20 @@ import torch
 
 from ditto2.clap.prompts import check_text_prompt
 from ditto2.controls.base import Control
+from ditto2.models import load_clap
 
 
 class TextControl(Control):
     name = "text"
+    sidecar_keys = ("text",)
 
     def __init__(self, prompt: str, weight: float = 1.0, model=None, text_encoder=None):
-        """``model``: a ``ClapModel`` (default: the shipped control model, ``clap.load_shipped("control")``);
+        """``model``: a ``ClapModel`` (default: the shipped control model, ``models.load_clap("control")``);
         ``text_encoder``: list[str] -> (n, 384) sentence embeddings (default: the frozen MiniLM)."""
         super().__init__(weight)
         self.prompt = check_text_prompt(prompt)
         if model is None:
-            from ditto2.clap import load_shipped
-
-            model = load_shipped("control")
+            model = load_clap("control")
         if text_encoder is None:
             from ditto2.text.encoder import encode_texts as text_encoder
         self.model = model.eval().requires_grad_(False)

@@ -16,9 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ditto2.audio.mel import N_MELS
-from ditto2.diffusion._config import JsonConfig
+from ditto2.config import JsonConfig
 from ditto2.diffusion.layers import ResBlock, group_norm
 from ditto2.errors import InputError
+from ditto2.release import Pretrained
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,8 +77,11 @@ class _Blocks(nn.Module):
         return x
 
 
-class MelAutoencoder(nn.Module):
+class MelAutoencoder(Pretrained, nn.Module):
     """encode(mel) -> (mean, logvar); decode(z) -> mel; to_latent / from_latent use normalised latents."""
+
+    RELEASE_KEY = "autoencoder"
+    RELEASE_HALF = False  # small (1.7 MB in fp32), and every decode of every model goes through it
 
     def __init__(self, config: AutoencoderConfig | None = None):
         super().__init__()
@@ -105,6 +109,13 @@ class MelAutoencoder(nn.Module):
         # diffusion model sees (mean - latent_mean) / latent_std, about unit variance (sigma_data = 1).
         self.register_buffer("latent_mean", torch.zeros(cfg.latent_channels))
         self.register_buffer("latent_std", torch.ones(cfg.latent_channels))
+
+    def release_section(self) -> dict:
+        return self.config.to_dict()
+
+    @classmethod
+    def from_release_section(cls, section: dict) -> MelAutoencoder:
+        return cls(AutoencoderConfig.from_dict(section))
 
     # -- shapes -------------------------------------------------------------------------------------
     def _as_image(self, x: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,10 @@ import math
 import torch
 from torch import nn
 
-from ditto2.diffusion._config import JsonConfig
+from ditto2.config import JsonConfig
+from ditto2.diffusion.networks import build_network, network_config
 from ditto2.errors import InputError
+from ditto2.release import Pretrained
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,18 +52,30 @@ def _bcast(s: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return s.view(-1, *([1] * (x.ndim - 1)))
 
 
-class Denoiser(nn.Module):
-    """D(x, sigma) = c_skip x + c_out F(c_in x, c_noise); exactly x at sigma = 0."""
+class Denoiser(Pretrained, nn.Module):
+    """D(x, sigma) = c_skip x + c_out F(c_in x, c_noise); exactly x at sigma = 0. Released as "teacher"."""
+
+    RELEASE_KEY = "teacher"
 
     def __init__(self, net: nn.Module, sigma_data: float = 1.0, sigma_min: float = 0.002,
                  sigma_max: float = 80.0):
         super().__init__()
         self.net = net
         self.sigma_data, self.sigma_min, self.sigma_max = float(sigma_data), float(sigma_min), float(sigma_max)
+        self.edm = EDMConfig(self.sigma_data, self.sigma_min, self.sigma_max)  # training settings: from_config's
 
     @classmethod
     def from_config(cls, net: nn.Module, config: EDMConfig) -> Denoiser:
-        return cls(net, config.sigma_data, config.sigma_min, config.sigma_max)
+        denoiser = cls(net, config.sigma_data, config.sigma_min, config.sigma_max)
+        denoiser.edm = config
+        return denoiser
+
+    def release_section(self) -> dict:
+        return {"network": self.net.config.to_dict(), "edm": self.edm.to_dict()}
+
+    @classmethod
+    def from_release_section(cls, section: dict) -> Denoiser:
+        return cls.from_config(build_network(network_config(section["network"])), EDMConfig.from_dict(section["edm"]))
 
     def scalings(self, sigma: torch.Tensor):
         sd2 = self.sigma_data ** 2
@@ -97,6 +111,12 @@ def training_sigmas(n: int, edm: EDMConfig, generator: torch.Generator | None = 
     return ln_sigma.exp()
 
 
+def edm_weight(sigma, sigma_data: float):
+    """EDM's loss weight (sigma^2 + sd^2) / (sigma sd)^2: makes the denoising error a unit-variance regression on
+    the network output at every sigma (float or tensor)."""
+    return (sigma * sigma + sigma_data ** 2) / (sigma * sigma_data) ** 2
+
+
 def edm_loss(denoiser: Denoiser, x0: torch.Tensor, cond: torch.Tensor | None = None, *,
              edm: EDMConfig = EDMConfig(), generator: torch.Generator | None = None,
              reduction: str = "mean") -> torch.Tensor:
@@ -108,8 +128,7 @@ def edm_loss(denoiser: Denoiser, x0: torch.Tensor, cond: torch.Tensor | None = N
     dev = generator.device if generator is not None else x0.device
     sigma = training_sigmas(x0.shape[0], edm, generator, dev).to(x0)
     noise = torch.randn(x0.shape, generator=generator, device=dev).to(x0)
-    sd = denoiser.sigma_data
-    weight = (sigma.square() + sd ** 2) / (sigma * sd).square()
+    weight = edm_weight(sigma, denoiser.sigma_data)
     x0_hat = denoiser(x0 + _bcast(sigma, x0) * noise, sigma, cond)
     per_sample = weight * (x0_hat - x0).square().flatten(1).mean(1)
     return per_sample.mean() if reduction == "mean" else per_sample

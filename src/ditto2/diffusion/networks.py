@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ditto2.diffusion._config import JsonConfig
+from ditto2.config import JsonConfig
 from ditto2.diffusion.layers import (Attention, Downsample, NoiseEmbedding, ResBlock, Upsample, conv_nd,
                                      group_norm, zero_init)
 from ditto2.errors import InputError

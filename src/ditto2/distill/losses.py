@@ -20,8 +20,8 @@ import dataclasses
 import torch
 from torch import nn
 
-from ditto2.diffusion._config import JsonConfig
-from ditto2.diffusion.edm import EDMConfig, _bcast, training_sigmas
+from ditto2.config import JsonConfig
+from ditto2.diffusion.edm import EDMConfig, _bcast, edm_weight, training_sigmas
 from ditto2.errors import InputError
 
 SOLVERS = ("heun", "euler")
@@ -199,8 +199,7 @@ def ctd_loss(student: nn.Module, teacher, x0: torch.Tensor, cond: torch.Tensor |
                             None if cond is None else torch.cat([e[2] for e in ends]))
     loss = distance(est[:b], y, config.distance, config.huber_c).mean()
     if config.dsm_weight > 0:
-        sd = base.sigma_data
-        weight = (sigma.square() + sd ** 2) / (sigma * sd).square()
+        weight = edm_weight(sigma, base.sigma_data)
         dsm = (weight * (inner[b:2 * b] - x0).float().square().flatten(1).mean(1)).mean()
         loss = loss + config.dsm_weight * dsm
     if trajectory is not None:

@@ -21,17 +21,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ditto2.config import JsonConfig
 from ditto2.diffusion.edm import Denoiser, EDMConfig, _bcast, _sigma_batch, karras_sigmas
 from ditto2.diffusion.layers import NoiseEmbedding, zero_init
 from ditto2.diffusion.networks import NETWORKS, UNet1D, UNet2D, network_config
 from ditto2.errors import InputError
+from ditto2.release import Pretrained
 
 METHODS = ("cd", "ctd")
 
 
 @dataclasses.dataclass(frozen=True)
-class StudentConfig:
+class StudentConfig(JsonConfig):
     """What a release needs to rebuild the student, and which teacher it belongs to."""
+
+    KIND_FIELD = "method"
 
     method: str                 # "cd" or "ctd" (saved as "kind")
     network: dict               # the teacher's network config (the student is built from it)
@@ -42,20 +46,6 @@ class StudentConfig:
     def __post_init__(self):
         if self.method not in METHODS:
             raise InputError(f"unknown distillation method {self.method!r}; expected one of {list(METHODS)}")
-
-    def to_dict(self) -> dict:
-        return {"kind": self.method, "network": self.network, "edm": self.edm, "teacher_sha": self.teacher_sha,
-                "guidance": self.guidance}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> StudentConfig:
-        d = dict(d)
-        method = d.pop("kind", None)
-        names = {f.name for f in dataclasses.fields(cls)} - {"method"}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise InputError(f"StudentConfig: unknown config keys {unknown}; known: {sorted(names | {'kind'})}")
-        return cls(method=method, **d)
 
 
 class _TargetLevelEmbedding:
@@ -95,8 +85,10 @@ def build_student_network(network: dict, method: str) -> nn.Module:
     return JUMP_NETWORKS[cls](cfg) if method == "ctd" else cls(cfg)
 
 
-class Student(nn.Module):
+class Student(Pretrained, nn.Module):
     """G(x, sigma_from, sigma_to, cond=None) -> x at sigma_to; sigmas are floats, 0-d or (B,) tensors."""
+
+    RELEASE_KEY = "student"
 
     def __init__(self, net: nn.Module, config: StudentConfig):
         super().__init__()
@@ -111,6 +103,13 @@ class Student(nn.Module):
     @classmethod
     def from_config(cls, config: StudentConfig) -> Student:
         return cls(build_student_network(config.network, config.method), config)
+
+    def release_section(self) -> dict:
+        return self.config.to_dict()
+
+    @classmethod
+    def from_release_section(cls, section: dict) -> Student:
+        return cls.from_config(StudentConfig.from_dict(section))
 
     @classmethod
     def from_teacher(cls, teacher: Denoiser, method: str, teacher_sha: str = "", guidance: float = 1.0,

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ditto2.diffusion._config import JsonConfig
+from ditto2.config import JsonConfig
 from ditto2.diffusion.edm import karras_sigmas
 from ditto2.diffusion.samplers import sample_heun
 from ditto2.errors import InputError

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Protocol
 
 import torch
 
@@ -21,6 +22,20 @@ from ditto2.errors import InputError
 
 DITTO_STEPS = 20  # the DITTO paper's DDIM steps
 CHECKPOINT_ABOVE = 2  # the 2-step decode keeps its activations for the refinement's backward: 25 % faster
+
+
+class Engine(Protocol):
+    """What the pipeline needs of an engine: a differentiable surrogate x_T -> mel for the Adam loop (on
+    eps = x_T / sigma_max) and the final decode x_T -> mel in [-1, 1]."""
+
+    name: str
+
+    @property
+    def sigma_max(self) -> float: ...
+
+    def render(self, x_T: torch.Tensor) -> torch.Tensor: ...
+
+    def decode(self, x_T: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor: ...
 
 
 @dataclasses.dataclass

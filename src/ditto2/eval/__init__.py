@@ -6,6 +6,5 @@
 * ``controls``: intensity, structure, paint/loop context error and seams, on final audio.
 * ``musicality``: is it still music — onset peakiness, notes per clip, spectral peak persistence, and the
   "quality kept" ratios of a controlled set to the uncontrolled one.
-* ``timing``: stage timer, real-time factor, peak memory.
 * ``quality`` / ``teacher_report``: the teacher's first quality figure (FD-54).
 """

@@ -46,9 +46,9 @@ class ClapEmbedder(Embedder):
     WINDOW, HOP = 128, 64  # mel frames
 
     def __init__(self, models_dir=None):
-        from ditto2.clap import load_shipped
+        from ditto2.models import load_clap
 
-        self.model = load_shipped("eval", models_dir)
+        self.model = load_clap("eval", models_dir)
         self.name = "clap-eval-audio-tower"
 
     def embed(self, wave) -> np.ndarray:

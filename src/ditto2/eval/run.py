@@ -31,8 +31,9 @@ Files without a sidecar (or without ``targets``) only enter the FAD. Audio files
 scored set and of the FAD. The whole folder is validated (sidecars parsed, referenced files found)
 before any slow work, and every ``InputError`` names the file it is about.
 
-**Extension point.** ``SCORERS`` maps a sidecar key to a ``Scorer``; a key in ``KNOWN_KEYS`` without a
-scorer is accepted and listed under ``unscored`` for each file. The CLAP text evaluator plugs in with
+**Extension point.** ``SCORERS`` maps a sidecar key to a ``Scorer``; a key that some control writes
+(``Control.sidecar_keys``, gathered in ``KNOWN_KEYS``) without a scorer is accepted and listed under
+``unscored`` for each file. The CLAP text evaluator plugs in with
 ``register_scorer(TextScorer())`` (``key = "text"``), nothing else changes.
 """
 from __future__ import annotations
@@ -45,10 +46,11 @@ from pathlib import Path
 import numpy as np
 
 from ditto2.audio import mel as M
+from ditto2.controls import CONTROLS
 from ditto2.errors import InputError
 from ditto2.fileio import write_json
 
-KNOWN_KEYS = ("intensity", "melody", "structure", "context", "seams", "loop", "text")
+KNOWN_KEYS = tuple(sorted({key for control in CONTROLS for key in control.sidecar_keys}))  # what generation writes
 
 
 # --- shared state for one run ------------------------------------------------------------------------
@@ -76,9 +78,9 @@ class RunContext:
     def clap_eval(self):
         """The shipped *evaluation* CLAP model (never the control model that generation optimised against)."""
         if self._clap is None:
-            from ditto2.clap import load_shipped
+            from ditto2.models import load_clap
 
-            self._clap = load_shipped("eval", self.models_dir)
+            self._clap = load_clap("eval", self.models_dir)
         return self._clap
 
     @property

@@ -9,7 +9,6 @@ import torch
 
 from ditto2.audio import mel as M
 from ditto2.diffusion.autoencoder import AutoencoderConfig, MelAutoencoder, latent_stats
-from ditto2.train import checkpoint as ckpt
 from ditto2.train.data import SplitArrays, crop_batches
 
 NEPER_DB = 20 / np.log(10)  # dB per natural-log unit of magnitude
@@ -62,11 +61,4 @@ class AutoencoderTask:
         subset = torch.from_numpy(self.train.mel[: self.stats_clips].astype(np.float32))
         means = torch.cat([ema.encode(chunk)[0] for chunk in subset.split(32)])
         ema.set_latent_stats(*latent_stats(means))
-        ckpt.save_release(path, ema, {"autoencoder": self.model.to_dict()}, info, half=False)
-
-
-def load_autoencoder(path: str | Path) -> MelAutoencoder:
-    meta = ckpt.read_meta(path)
-    model = MelAutoencoder(AutoencoderConfig.from_dict(meta["config"]["autoencoder"]))
-    ckpt.load_release(path, model)
-    return model.eval().requires_grad_(False)
+        ema.save_pretrained(path, info)

@@ -1,8 +1,8 @@
-"""Checkpoints: one safetensors file per checkpoint, written atomically, never pickled.
+"""Training checkpoints: one safetensors file per checkpoint, written atomically, never pickled.
 
-A *training* checkpoint holds the model, its EMA copy, the optimiser moments and the RNG state
-(tensors), plus step, configs and optimiser hyper-parameters (JSON in the safetensors header).
-A *release* holds only the EMA weights (fp16 where lossless enough) and the config, for shipping.
+A training checkpoint holds the model, its EMA copy, the optimiser moments and the RNG state (tensors), plus
+step, configs and optimiser hyper-parameters (JSON in the safetensors header). Releases (the EMA weights and
+config, for shipping) are ``ditto2.release``'s.
 """
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load_file, save_file
 
-from ditto2.errors import InputError, MissingResourceError
-from ditto2.fileio import atomic_path, write_json
-
-META_KEY = "ditto2"
+from ditto2.errors import InputError
+from ditto2.fileio import atomic_path
+from ditto2.release import META_KEY, read_meta
 
 
 def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -58,20 +56,6 @@ def save_training(path: str | Path, *, model: torch.nn.Module, ema: torch.nn.Mod
     return path
 
 
-def read_meta(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise MissingResourceError(f"checkpoint not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            header = handle.metadata() or {}
-    except (SafetensorError, OSError) as exc:
-        raise InputError(f"corrupt or unreadable checkpoint {path}: {exc}") from None
-    if META_KEY not in header:
-        raise InputError(f"{path} is not a ditto2 checkpoint (no '{META_KEY}' metadata)")
-    return json.loads(header[META_KEY])
-
-
 def load_training(path: str | Path, *, model, ema, optimizer) -> dict:
     """Restore model, EMA, optimiser and RNG in place; returns the metadata (step, config, extra)."""
     meta = read_meta(path)
@@ -89,37 +73,3 @@ def _load_prefixed(module: torch.nn.Module, tensors: dict, prefix: str, path) ->
         module.load_state_dict(state)
     except RuntimeError as exc:
         raise InputError(f"{path}: the weights do not match the model config ({str(exc).splitlines()[0]})") from None
-
-
-def save_release(path: str | Path, module: torch.nn.Module, config: dict, info: dict | None = None,
-                 half: bool = True) -> Path:
-    """Shipping weights: float tensors in fp16 (or fp32); config and info in the header and in a JSON beside."""
-    tensors = {}
-    for key, value in module.state_dict().items():
-        value = value.detach().cpu().contiguous()
-        tensors[key] = value.half() if half and value.is_floating_point() else value
-    meta = {"config": config, "info": info or {}}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
-    write_json(Path(path).with_suffix(".json"), meta)
-    return Path(path)
-
-
-def load_release(path: str | Path, module: torch.nn.Module) -> dict:
-    """Load release weights into ``module`` (cast to its dtype); returns the metadata.
-
-    Parameters the file lacks are accepted only where a submodule lists them in ``ZERO_START`` (paths that
-    start at zero and leave the function unchanged, e.g. a path added to a trained net): they keep their
-    initial values, so the loaded module computes what the released one did."""
-    meta = read_meta(path)
-    tensors = load_file(str(path))
-    reference = module.state_dict()
-    cast = {k: v.to(reference[k].dtype) if k in reference else v for k, v in tensors.items()}
-    optional = tuple(f"{name}.{p}" if name else p for name, sub in module.named_modules()
-                     for p in getattr(sub, "ZERO_START", ()))
-    cast |= {k: v for k, v in reference.items() if k not in cast and k.startswith(optional)}
-    try:
-        module.load_state_dict(cast)
-    except RuntimeError as exc:
-        raise InputError(f"{path}: the weights do not match the model config ({str(exc).splitlines()[0]})") from None
-    return meta

@@ -20,7 +20,6 @@ from ditto2.clap.evaluate import evaluate, split_metas
 from ditto2.clap.model import ClapConfig, ClapModel, contrastive_loss
 from ditto2.clap.text_cache import CaptionEmbeddings
 from ditto2.errors import InputError
-from ditto2.train import checkpoint as ckpt
 from ditto2.train.data import SplitArrays
 
 
@@ -91,6 +90,5 @@ class ClapTask:
         return None
 
     def release(self, ema, path: Path, info: dict) -> None:
-        config = {"clap": {"model": self.model.to_dict(), "text_encoder": "all-MiniLM-L6-v2", "crop": self.crop,
-                           "caption_seed": self.caption_seed}}
-        ckpt.save_release(path, ema, config, info, half=True)
+        ema.save_pretrained(path, info, extra={"text_encoder": "all-MiniLM-L6-v2", "crop": self.crop,
+                                               "caption_seed": self.caption_seed})

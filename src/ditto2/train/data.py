@@ -1,8 +1,7 @@
-"""In-memory training data: a split's mels (and caption embeddings), random crops by step.
+"""Training batches: random crops by step of a split held in memory (``data.arrays.SplitArrays``).
 
-The whole train split of the default build fits in memory (about 1.5 GB of float16 mels), and batch k
-is a pure function of (seed, rank, k), so a resumed run sees exactly the batches an uninterrupted
-run would have seen. (``data.dataset.ShardStream`` streams larger datasets.)
+Batch k is a pure function of (seed, rank, k), so a resumed run sees exactly the batches an uninterrupted run
+would have seen.
 """
 from __future__ import annotations
 
@@ -11,25 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ditto2.data import shards
-from ditto2.data.text_cache import load_caption_embeddings
+from ditto2.data.arrays import SplitArrays
 from ditto2.errors import InputError
 
-
-class SplitArrays:
-    def __init__(self, root: str | Path, split: str, text: bool = False, limit: int | None = None):
-        mels, texts = [], []
-        for path in shards.shard_paths(root, split):
-            mels.append(shards.read_shard(path, fields=("mel",))["mel"])
-            if text:
-                texts.append(load_caption_embeddings(path))
-        self.mel = np.concatenate(mels)[:limit] if mels else np.zeros((0, 80, 512), np.float16)
-        self.text = np.concatenate(texts)[:limit] if text and texts else None
-        if len(self.mel) == 0:
-            raise InputError(f"split {split!r} of dataset {root} has no clips")
-
-    def __len__(self) -> int:
-        return len(self.mel)
+__all__ = ["SplitArrays", "crop_batches", "split_latents"]
 
 
 def crop_batches(arrays: SplitArrays, batch_size: int, crop: int, seed: int, rank: int, start: int,

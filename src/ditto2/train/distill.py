@@ -19,16 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ditto2.diffusion import CFGDenoiser, EDMConfig, drop_cond, sample_heun
-from ditto2.distill import (METHODS, CDConfig, CTDConfig, Student, StudentConfig, cd_loss, check_steps, ctd_loss,
-                            sample_student)
+from ditto2.diffusion import CFGDenoiser, Denoiser, MelAutoencoder, drop_cond, sample_heun
+from ditto2.distill import METHODS, CDConfig, CTDConfig, Student, cd_loss, check_steps, ctd_loss, sample_student
 from ditto2.distill.trajectories import TrajectoryBank, TrajectoryConfig, bank_dir
-from ditto2.errors import InputError, MissingResourceError
+from ditto2.errors import InputError
 from ditto2.models import Teacher
-from ditto2.train import checkpoint as ckpt
-from ditto2.train.autoencoder import load_autoencoder
+from ditto2.models.teacher import check_autoencoder
+from ditto2.release import file_digest
 from ditto2.train.data import SplitArrays, split_latents
-from ditto2.train.teacher import file_digest, latent_batches, load_denoiser
+from ditto2.train.teacher import latent_batches
 
 OBJECTIVES = {"cd": CDConfig, "ctd": CTDConfig}
 LOSSES = {"cd": cd_loss, "ctd": ctd_loss}
@@ -62,14 +61,12 @@ class DistillTask:
         for k in self.val_steps:
             check_steps(k)
         self.name = self.name or f"distill-{self.method}"
-        self.denoiser, meta = load_denoiser(self.teacher)
+        self.denoiser = Denoiser.from_pretrained(self.teacher)
         self.teacher_sha = file_digest(self.teacher)
-        self.edm = EDMConfig.from_dict(meta["config"]["teacher"]["edm"])
-        self.ae = load_autoencoder(self.autoencoder)
+        self.edm = self.denoiser.edm
+        check_autoencoder(self.denoiser, self.teacher, self.autoencoder)
+        self.ae = MelAutoencoder.from_pretrained(self.autoencoder)
         self.ae_digest = file_digest(self.autoencoder)
-        expected = meta["config"]["teacher"].get("autoencoder_sha")
-        if expected and expected != self.ae_digest:
-            raise InputError(f"{self.teacher} was trained on another autoencoder than {self.autoencoder}")
         self.guided = CFGDenoiser(self.denoiser, scale=self.guidance) if self.guidance != 1.0 else self.denoiser
         self.train = SplitArrays(self.data, "train", text=True)
         self.train_latents = split_latents(self.ae, self.ae_digest, self.data, "train", self.train)
@@ -152,25 +149,4 @@ class DistillTask:
         plot_mel_grid(mels, out_dir / f"samples-{step:07d}.png", titles=titles, columns=len(latents))
 
     def release(self, ema, path: Path, info: dict) -> None:
-        save_student(path, ema, info, distill=self.config())
-
-
-def save_student(path: str | Path, student: Student, info: dict | None = None, distill: dict | None = None) -> Path:
-    """Shipping weights (fp16) with the student config (method as "kind", teacher digest) in the header."""
-    return ckpt.save_release(path, student, {"student": student.config.to_dict(), "distill": distill or {}},
-                             info, half=True)
-
-
-def load_student(path: str | Path, teacher: str | Path | None = None) -> tuple[Student, dict]:
-    """A released student (fp32 in memory) and its metadata; with ``teacher`` (the teacher release it will be
-    used with), a clear error if it was distilled from another one."""
-    meta = ckpt.read_meta(path)
-    if "student" not in meta["config"]:
-        raise InputError(f"{path} is not a student release (no 'student' config; found {sorted(meta['config'])})")
-    student = Student.from_config(StudentConfig.from_dict(meta["config"]["student"]))
-    ckpt.load_release(path, student)
-    if teacher is not None:
-        if not Path(teacher).is_file():
-            raise MissingResourceError(f"teacher weights not found: {teacher}")
-        student.check_teacher(file_digest(teacher), name=str(teacher))
-    return student.eval().requires_grad_(False), meta
+        ema.save_pretrained(path, info, beside={"distill": self.config()})

@@ -22,6 +22,7 @@ import torch
 
 from ditto2.errors import InputError
 from ditto2.precision import PRECISIONS, autocast_for
+from ditto2.release import load_release
 from ditto2.train import checkpoint as ckpt
 
 LAST = "last.safetensors"
@@ -162,7 +163,7 @@ def _restore(run_dir: Path, model, ema, optimizer, init) -> RunState:
         extra = meta["extra"]
         return RunState(meta["step"], extra.get("hours", 0.0), extra.get("warm_from", 0))
     if init:
-        meta = ckpt.load_release(init, model)
+        meta = load_release(init, model)
         ema.load_state_dict(model.state_dict())
         info = meta.get("info", {})
         step = int(info.get("steps", 0))

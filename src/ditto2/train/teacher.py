@@ -2,25 +2,20 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ditto2.diffusion import Denoiser, EDMConfig, build_network, drop_cond, edm_loss, network_config
+from ditto2.diffusion import Denoiser, EDMConfig, build_network, drop_cond, edm_loss, edm_weight
+from ditto2.diffusion.autoencoder import MelAutoencoder
 from ditto2.diffusion.networks import UNet2DConfig
 from ditto2.diffusion.samplers import sample_heun
 from ditto2.errors import InputError
-from ditto2.train import checkpoint as ckpt
-from ditto2.train.autoencoder import load_autoencoder
+from ditto2.release import file_digest
 from ditto2.train.data import SplitArrays, crop_batches, split_latents
 
 VAL_SIGMAS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
-
-
-def file_digest(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 @torch.no_grad()
@@ -30,7 +25,7 @@ def fixed_sigma_losses(denoiser, x0: torch.Tensor, text: torch.Tensor | None) ->
     noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(1234))
     out = {}
     for sigma in VAL_SIGMAS:
-        weight = (sigma**2 + denoiser.sigma_data**2) / (sigma * denoiser.sigma_data) ** 2
+        weight = edm_weight(sigma, denoiser.sigma_data)
         err = (denoiser(x0 + sigma * noise, sigma, text) - x0).square().mean().item()
         out[f"loss_s{sigma:g}"] = weight * err
     out["loss"] = float(np.mean(list(out.values())))
@@ -59,7 +54,7 @@ class TeacherTask:
     name: str = "teacher"
 
     def __post_init__(self):
-        self.ae = load_autoencoder(self.autoencoder)
+        self.ae = MelAutoencoder.from_pretrained(self.autoencoder)
         self.ae_digest = file_digest(self.autoencoder)
         self.train = SplitArrays(self.data, "train", text=True)
         self.train_latents = split_latents(self.ae, self.ae_digest, self.data, "train", self.train)
@@ -101,9 +96,7 @@ class TeacherTask:
         plot_mel_grid(list(mels), out_dir / f"samples-{step:07d}.png", titles=[f"step {step}"] * n)
 
     def release(self, ema, path: Path, info: dict) -> None:
-        config = {"teacher": {"network": self.network, "edm": self.edm.to_dict(),
-                              "autoencoder_sha": self.ae_digest, "cond_dropout": self.cond_dropout}}
-        ckpt.save_release(path, ema, config, info, half=True)
+        ema.save_pretrained(path, info, extra={"autoencoder_sha": self.ae_digest, "cond_dropout": self.cond_dropout})
 
 
 def latent_batches(arrays: SplitArrays, latents: np.ndarray, down_time: int, batch_size: int, crop: int, seed: int,
@@ -116,12 +109,3 @@ def latent_batches(arrays: SplitArrays, latents: np.ndarray, down_time: int, bat
     for batch in crop_batches(arrays, batch_size, crop // down_time, seed, rank, start, text=True, frames_of=latents):
         batch["latent"] = batch.pop("mel")
         yield batch
-
-
-def load_denoiser(path: str | Path) -> tuple[Denoiser, dict]:
-    """The released teacher denoiser (fp32 in memory) and its config."""
-    meta = ckpt.read_meta(path)
-    cfg = meta["config"]["teacher"]
-    model = Denoiser.from_config(build_network(network_config(cfg["network"])), EDMConfig.from_dict(cfg["edm"]))
-    ckpt.load_release(path, model)
-    return model.eval().requires_grad_(False), meta

@@ -1,11 +1,13 @@
 """Under- or over-fitting? The teacher's validation loss on training, validation and test clips alike.
 
-    .venv/bin/python bench/teacher_fit.py [--clips 96] [--models DIR] [--data data/full] [--latents whole|crop]
+    .venv/bin/python studies/teacher_fit.py [--clips 96] [--models DIR] [--data data/full] [--latents whole|crop]
 
-The loss of ``TeacherTask.validate`` (EDM-weighted denoising error at fixed sigmas with fixed noise, on the
-first 256 frames of the first --clips clips of each split), with the latents cut from the whole clips'
-latents (``whole``, as training since step 32,650 and sampling see them) or encoded from the 256-frame crop
-alone (``crop``, as the teacher was trained and validated before). Training loss far below held-out loss would mean
+The teacher's validation measure (``train.teacher.fixed_sigma_losses``: EDM-weighted denoising error at fixed
+sigmas with fixed noise) on the first 256 mel frames of the first --clips clips of each split, their latents
+cut from the whole clips' latents (``whole``, as training since step 32,650 and sampling see them) or encoded
+from the 256-frame crop alone (``crop``, as the teacher was trained and validated before). Since the teacher
+trains on whole clips its own validation runs on whole clips, so these figures compare across splits, not
+with the training log's. Training loss far below held-out loss would mean
 over-fitting (more data or regularisation needed); equal losses mean the model under-fits the data, so more
 capacity or more steps are what help.
 """
@@ -17,7 +19,7 @@ import numpy as np
 import torch
 
 from ditto2.models import Teacher
-from ditto2.train.data import SplitArrays
+from ditto2.data.arrays import SplitArrays
 from ditto2.train.teacher import fixed_sigma_losses
 
 

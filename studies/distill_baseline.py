@@ -3,8 +3,8 @@ fresh copy of the teacher (the starting point that the CD and CTD runs' ``val_ms
 ``--ctd-student``/``--cd-student``, a released student distilled from an earlier teacher, scored against
 ``--teacher`` (what a re-distillation after a new teacher release must beat).
 
-    python bench/distill_baseline.py [--data data/full] [--teacher T.safetensors]
-        [--ctd-student S.safetensors --cd-student S.safetensors] [--methods ctd]
+    .venv/bin/python studies/distill_baseline.py [--data data/full] [--teacher T.safetensors]
+        [--ctd-student S.safetensors --cd-student S.safetensors] [--methods ctd] [--threads 1]
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import argparse
 import torch
 
 from ditto2.models import AUTOENCODER_FILE, TEACHER_FILE, WEIGHTS_DIR
-from ditto2.train import checkpoint as ckpt
+from ditto2.release import load_release
 from ditto2.train.distill import DistillTask
 
 
@@ -32,7 +32,7 @@ def main() -> None:
         task = DistillTask(args.data, args.teacher, str(WEIGHTS_DIR / AUTOENCODER_FILE), method)
         model = task.build_model()
         if student:
-            ckpt.load_release(student, model)
+            load_release(student, model)
         figures = task.validate(model.eval())
         print(method, student or "fresh student (= the teacher's own jumps)", "vs", args.teacher,
               {k: round(v, 4) for k, v in figures.items() if k != "loss"})

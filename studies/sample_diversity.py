@@ -1,6 +1,6 @@
 """Do generated clips differ from one another as much as real clips do, at each sampling length?
 
-    .venv/bin/python bench/sample_diversity.py [--models DIR ...] [--clips 32] [--frames 128,512] [--steps 20]
+    .venv/bin/python studies/sample_diversity.py [--models DIR ...] [--clips 32] [--frames 128,512] [--steps 20]
                                                [--students ctd,cd]
 
 Per set of clips (normalised log-mels): the **between-clip spread**, the standard deviation across clips of
@@ -22,7 +22,7 @@ import torch
 from ditto2.distill.samplers import sample_one_step
 from ditto2.errors import InputError
 from ditto2.models import Teacher, load_student_for
-from ditto2.train.data import SplitArrays
+from ditto2.data.arrays import SplitArrays
 
 
 def spreads(mels: np.ndarray) -> tuple[float, float]:

@@ -1,6 +1,6 @@
 """How much of a noisy clip's overall level does the teacher pass on, against the Bayes-optimal amount?
 
-    .venv/bin/python bench/level_gain.py [--models DIR ...] [--clips 64] [--sigmas 5,10,20,40,80]
+    .venv/bin/python studies/level_gain.py [--models DIR ...] [--clips 64] [--sigmas 5,10,20,40,80]
 
 A clip's per-channel latent mean over (frequency, time), its "DC", carries its overall level. For real
 whole-clip latents x0 (random validation clips) plus fixed noise at each sigma, this prints the regression gain
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ditto2.models import Teacher
-from ditto2.train.data import SplitArrays
+from ditto2.data.arrays import SplitArrays
 
 
 def channel_means(z: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """How far is a crop's own latent from the same frames of its whole clip's latent?
 
-    .venv/bin/python bench/crop_latents.py [--clips 64] [--data data/full]
+    .venv/bin/python studies/crop_latents.py [--clips 64] [--data data/full]
 
 Encodes --clips validation clips whole and their mel frames 128-255 on their own, and prints the MSE per
 latent frame between the two (latents are normalised to unit variance). The teacher used to train on
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ditto2.models import Teacher
-from ditto2.train.data import SplitArrays
+from ditto2.data.arrays import SplitArrays
 
 
 def main() -> None:

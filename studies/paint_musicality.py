@@ -1,7 +1,7 @@
 """Do the paint and loop controls keep the music? Uncontrolled vs the controls without and with the output anchor.
 
-    python bench/paint_musicality.py --out runs/paint-music -n 8 [--tasks loop,oloop,inpaint]
-    ditto2 eval run runs/paint-music/loop-new --real-seams runs/paint-music/real \
+    .venv/bin/python studies/paint_musicality.py --out runs/paint-music -n 8 [--tasks loop,oloop,inpaint]
+    .venv/bin/ditto2 eval run runs/paint-music/loop-new --real-seams runs/paint-music/real \
         --baseline runs/paint-music/loop-none --no-plots        # and -old, and the other tasks
 
 Writes, per task, three folders of clips with sidecars (``ditto2 eval run`` scores them): ``none`` (the seed's
@@ -50,20 +50,16 @@ def write_clips(shard: Path, picks: list[int], folder: Path, stem: str) -> list[
 def generate(pipe, task: str, variant: str, refs: list[Path], n: int, folder: Path) -> dict:
     """One set; ``old`` switches the anchor off and takes the former 40 steps."""
     folder.mkdir(parents=True, exist_ok=True)
-    kwargs = {"none": {"method": "none"}, "old": {"opt_steps": 40}, "new": {}}[variant]
-    saved, start = P.DITTO2_ANCHOR_OF_CONTROL, time.perf_counter()
-    P.DITTO2_ANCHOR_OF_CONTROL = {} if variant == "old" else saved
-    try:
-        if task == "loop":  # reference-free: the seeds are one batch
-            controls = CONTROLS[task](None)
-            result = pipe.generate(controls, seed=SEED, batch=n, decode_steps=2, progress=False, **kwargs)
-            write_generation(result, controls, [folder / f"clip_{i}.wav" for i in range(n)])
-        for i in range(n if task != "loop" else 0):
-            controls = CONTROLS[task](refs[i])
-            result = pipe.generate(controls, seed=SEED + i, decode_steps=2, progress=False, **kwargs)
-            write_generation(result, controls, [folder / f"clip_{i}.wav"])
-    finally:
-        P.DITTO2_ANCHOR_OF_CONTROL = saved
+    kwargs = {"none": {"method": "none"}, "old": {"opt_steps": 40, "anchor": False}, "new": {}}[variant]
+    start = time.perf_counter()
+    if task == "loop":  # reference-free: the seeds are one batch
+        controls = CONTROLS[task](None)
+        result = pipe.generate(controls, seed=SEED, batch=n, decode_steps=2, progress=False, **kwargs)
+        write_generation(result, controls, [folder / f"clip_{i}.wav" for i in range(n)])
+    for i in range(n if task != "loop" else 0):
+        controls = CONTROLS[task](refs[i])
+        result = pipe.generate(controls, seed=SEED + i, decode_steps=2, progress=False, **kwargs)
+        write_generation(result, controls, [folder / f"clip_{i}.wav"])
     return {"wall_s": time.perf_counter() - start, "settings": result.settings}
 
 

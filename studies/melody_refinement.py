@@ -2,7 +2,7 @@
 the tuning melodies (the first N test clips; the bench's fresh melodies skip 32), with and without refinement,
 scored by basic-pitch transcription of the final audio.
 
-    python bench/melody_refinement.py --refine-steps 0,5 -n 8 [--threads 1]
+    .venv/bin/python studies/melody_refinement.py --refine-steps 0,5 -n 8 [--data data/full] [--models DIR] [--threads 1]
 """
 from __future__ import annotations
 

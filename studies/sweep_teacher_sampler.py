@@ -1,11 +1,13 @@
 """Does a sampler setting close the teacher's quality gap? The gate's figures for several sampler settings.
 
-    .venv/bin/python bench/sweep_teacher_sampler.py [-n 16] [--threads 1] [--settings NAME ...]
+    .venv/bin/python studies/sweep_teacher_sampler.py [-n 16] [--threads 1] [--settings real "cfg3 heun20" ...]
 
 For each setting, n clips (seeds 0..n-1; captions of n validation clips where guided) go through the same
 Griffin-Lim and are scored like ``ditto2 eval quality``: FD-54 against 64 test-split clips, median onset
-peakiness and basic-pitch notes. Appends one JSON line per setting to --out. Settings: real mels through
-Griffin-Lim (the target), Heun 20 unconditional, Euler-ancestral 40 (stochastic, eta 1), CFG 1/3/5/8.
+peakiness and basic-pitch notes. Appends one JSON line per setting to --out (runs/sweep-sampler.jsonl). Settings
+(quote the names, they hold a space): ``real`` (real mels through Griffin-Lim, the target), ``uncond heun20``,
+``uncond ancestral40`` (Euler ancestral, stochastic, eta 1), ``cfg1 heun20`` ... ``cfg8 heun20`` (CFG 1/3/5/8)
+and ``cfg3 ancestral40``; all by default.
 """
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The shipped models and how to load them: the mel autoencoder plus the teacher denoiser.
-
-Default weights live in ``ditto2/weights/`` inside the package (safetensors, config in the header
-and in a JSON file beside each), so they work from any install without a download.
-"""
+"""The teacher bundle: the mel autoencoder plus the latent diffusion denoiser trained on it."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,20 +10,11 @@ import torch
 from ditto2.audio import mel as M
 from ditto2.diffusion import CFGDenoiser, Denoiser, sample_euler, sample_heun
 from ditto2.diffusion.autoencoder import MelAutoencoder
-from ditto2.errors import InputError, MissingResourceError
+from ditto2.errors import InputError
+from ditto2.models.files import AUTOENCODER_FILE, TEACHER_FILE, weights_path
+from ditto2.release import file_digest
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-AUTOENCODER_FILE = "autoencoder.safetensors"
-TEACHER_FILE = "teacher.safetensors"
 SAMPLERS = {"heun": sample_heun, "euler": sample_euler}
-
-
-def weights_path(name: str, directory: str | Path | None = None) -> Path:
-    path = Path(directory or WEIGHTS_DIR) / name
-    if not path.is_file():
-        raise MissingResourceError(f"model weights not found: {path} (train them with `ditto2 train ...` or "
-                                   "pass the folder that holds them)")
-    return path
 
 
 @dataclasses.dataclass
@@ -39,16 +26,12 @@ class Teacher:
     info: dict
 
     @classmethod
-    def load(cls, directory: str | Path | None = None) -> "Teacher":
-        from ditto2.train.autoencoder import load_autoencoder
-        from ditto2.train.teacher import file_digest, load_denoiser
-
+    def load(cls, directory: str | Path | None = None) -> Teacher:
+        """The teacher of a models folder (default: the shipped one), checked against the autoencoder beside it."""
         ae_path, teacher_path = weights_path(AUTOENCODER_FILE, directory), weights_path(TEACHER_FILE, directory)
-        denoiser, meta = load_denoiser(teacher_path)
-        expected = meta["config"]["teacher"].get("autoencoder_sha")
-        if expected and expected != file_digest(ae_path):
-            raise InputError(f"{teacher_path} was trained on another autoencoder than {ae_path}")
-        return cls(load_autoencoder(ae_path), denoiser, meta.get("info", {}))
+        denoiser = Denoiser.from_pretrained(teacher_path)
+        check_autoencoder(denoiser, teacher_path, ae_path)
+        return cls(MelAutoencoder.from_pretrained(ae_path), denoiser, denoiser.info)
 
     def latent_shape(self, frames: int = M.CLIP_FRAMES) -> tuple[int, int, int]:
         if frames % self.autoencoder.config.down_time:
@@ -79,16 +62,8 @@ class Teacher:
         return self.autoencoder.from_latent(z).clamp(-1, 1)
 
 
-def student_file(method: str) -> str:
-    return f"student_{method}.safetensors"
-
-
-def load_student_for(teacher_dir: str | Path | None, method: str):
-    """The shipped (or given folder's) student of ``method``, checked against the teacher beside it."""
-    from ditto2.train.distill import load_student
-
-    if method not in ("cd", "ctd"):
-        raise InputError(f"unknown student {method!r} (expected cd or ctd)")
-    student, _ = load_student(weights_path(student_file(method), teacher_dir),
-                              teacher=weights_path(TEACHER_FILE, teacher_dir))
-    return student
+def check_autoencoder(denoiser: Denoiser, teacher_path, autoencoder_path) -> None:
+    """A clear error when a teacher release was trained on another autoencoder than the one beside it."""
+    expected = denoiser.release_meta["config"]["teacher"].get("autoencoder_sha")
+    if expected and expected != file_digest(autoencoder_path):
+        raise InputError(f"{teacher_path} was trained on another autoencoder than {autoencoder_path}")

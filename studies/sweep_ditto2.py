@@ -1,9 +1,11 @@
 """Choose DITTO-2's optimiser settings: Adam learning rate x steps x decode steps on the intensity task.
 
-    python bench/sweep_ditto2.py --model ctd --lrs 5e-3,2e-2,5e-2 --steps 10,20,40,70 --decode-steps 1,4 -n 3 \
-        [--schedules constant,cosine] [--refine-steps 0,3] [--targets tuning|random]
+    .venv/bin/python studies/sweep_ditto2.py --model ctd --lrs 5e-3,2e-2,5e-2 --steps 10,20,40,70 --decode-steps 1,4 \
+        -n 3 [--schedules constant,cosine] [--refine-steps 0,3] [--targets tuning|random] [--beta1 0.9] \
+        [--precision fp32|bf16|auto] [--models DIR] [--threads 2]
 
-For each setting, n seeded clips (crescendo / decrescendo / swell) are optimised through the one-step student and
+For each setting, n seeded clips (seeds 100 + i; targets cycling through crescendo / decrescendo / swell) are
+optimised through the one-step student and
 decoded with k student steps; the table gives the intensity error of the decoded mel (dB RMS, the control's own
 feature; the bench scores final audio with the independent extractor) and the wall time of the optimisation.
 One constant-rate run per (lr, seed) is recorded at every step count in --steps, by decoding its best iterate so

@@ -1,12 +1,13 @@
-"""Does the teacher denoise a whole clip as well as the short crops it trains on?
+"""Does the teacher denoise a whole clip as well as short windows of it?
 
-    .venv/bin/python bench/window_fit.py [--clips 32] [--models DIR] [--windows 32,64,128]
+    .venv/bin/python studies/window_fit.py [--clips 32] [--models DIR] [--windows 32,64,128]
 
-The teacher trains on 128-frame mel crops (32 latent frames) but samples whole 512-frame clips (128 latent
-frames). Its bottleneck attention and GroupNorms see the whole input, so length is a train/sample mismatch.
-This scores the same latent frames (the whole clips' latents of the validation split, fixed noise) once
-denoised as one window of each length in --windows; a loss that grows with the window means the net does not
-generalise to the sampling length and training on longer crops should help.
+The teacher samples whole 512-frame clips (128 latent frames); it trained on 128-frame mel crops (32 latent
+frames) up to step 43,825 and on whole clips since (docs/models.md). Its bottleneck attention and GroupNorms
+see the whole input, so a training length other than the sampling length is a mismatch. This scores the same
+latent frames (the whole clips' latents of the validation split, fixed noise) once denoised as one window of
+each length in --windows; a loss that grows with the window means the net does not generalise to the
+sampling length (training on longer crops should help), one that falls means it uses the longer context.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import argparse
 import numpy as np
 import torch
 
+from ditto2.diffusion.edm import edm_weight
 from ditto2.models import Teacher
-from ditto2.train.data import SplitArrays
+from ditto2.data.arrays import SplitArrays
 from ditto2.train.teacher import VAL_SIGMAS
 
 
@@ -26,7 +28,7 @@ def windowed_losses(denoiser, x0: torch.Tensor, text: torch.Tensor, window: int)
     noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(1234))
     out = {}
     for sigma in VAL_SIGMAS:
-        weight = (sigma**2 + denoiser.sigma_data**2) / (sigma * denoiser.sigma_data) ** 2
+        weight = edm_weight(sigma, denoiser.sigma_data)
         noisy = x0 + sigma * noise
         pieces = [denoiser(noisy[..., s:s + window], sigma, text) for s in range(0, x0.shape[-1], window)]
         out[f"σ={sigma:g}"] = weight * (torch.cat(pieces, -1) - x0).square().mean().item()

@@ -3,8 +3,8 @@ import time
 import numpy as np
 import pytest
 
+from ditto2 import timing
 from ditto2.errors import InputError
-from ditto2.eval import timing
 
 
 def test_stage_timer_accumulates_named_stages_even_when_one_fails():

@@ -1,0 +1,37 @@
+"""Loading the students and CLAP models of a models folder (the shipped one by default), checked against the
+teacher they belong to."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ditto2.clap.model import ClapModel
+from ditto2.distill.student import Student
+from ditto2.errors import MissingResourceError
+from ditto2.models.files import TEACHER_FILE, clap_file, student_file, weights_path
+from ditto2.release import file_digest
+
+
+def load_student(path: str | Path, teacher: str | Path | None = None) -> Student:
+    """A released student; with ``teacher`` (the teacher release it will be used with), a clear error if it was
+    distilled from another one."""
+    student = Student.from_pretrained(path)
+    if teacher is not None:
+        if not Path(teacher).is_file():
+            raise MissingResourceError(f"teacher weights not found: {teacher}")
+        student.check_teacher(file_digest(teacher), name=str(teacher))
+    return student
+
+
+def load_student_for(directory: str | Path | None, method: str) -> Student:
+    """The ``method`` student of a models folder (default: the shipped one), checked against its teacher."""
+    return load_student(weights_path(student_file(method), directory), teacher=weights_path(TEACHER_FILE, directory))
+
+
+def load_clap(kind: str = "control", directory: str | Path | None = None) -> ClapModel:
+    """The ``control`` or ``eval`` CLAP model of a models folder (MissingResourceError if absent)."""
+    try:
+        path = weights_path(clap_file(kind), directory)
+    except MissingResourceError as exc:
+        raise MissingResourceError(f"{exc}; the CLAP {kind} model comes from `ditto2 train clap` "
+                                   "(docs/text-control.md)") from None
+    return ClapModel.from_pretrained(path)

@@ -1,0 +1,69 @@
+"""Adaptive step budgets for DITTO-2's intensity control: stop the surrogate once it is within a tolerance of the
+target, up to a maximum, so the easy curves stop early and the hard ones get more steps.
+
+    .venv/bin/python studies/adaptive_steps.py -n 24 --tols none,0.3,0.2,0.15 --max-steps 40,80 [--models DIR] [--threads 1]
+
+Each setting runs ``Pipeline.generate`` (the CLI's defaults: bf16 where fast, 2-step decode, refinement) on the
+tuning curves (``sweep_ditto2.py --targets random``: seed TUNING_SEED, seeds 100 + i; never the bench's fresh
+curves). ``--tols`` are surrogate tolerances in dB RMS (``none``: the full budget, today's behaviour). The table
+gives the decoded-mel intensity error (dB RMS median, mean dB²), the surrogate steps run and the wall seconds
+per clip (median and mean). Pause background training for the times; the errors do not depend on it.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+from ditto2 import features as F
+from ditto2.bench import fresh_curves
+from ditto2.controls import IntensityControl
+from ditto2.controls.music import INTENSITY_SCALE_DB
+from ditto2.pipeline import Pipeline
+
+TUNING_SEED = 7  # sweep_ditto2.py's: the tuning curves, not the bench's fresh targets
+
+
+def parse_tol(text: str) -> float | None:
+    return None if text.strip() == "none" else float(text)
+
+
+def run_setting(pipe: Pipeline, curves, max_steps: int, tol_db: float | None) -> dict[str, list[float]]:
+    target = None if tol_db is None else (tol_db / INTENSITY_SCALE_DB) ** 2  # the control's loss units
+    rows: dict[str, list[float]] = {"err_db": [], "steps": [], "seconds": []}
+    for i, curve in enumerate(curves):
+        control = IntensityControl(F.intensity_curve(curve))
+        result = pipe.generate([control], seed=100 + i, opt_steps=max_steps, target_loss=target, progress=False)
+        rows["err_db"].append(float(np.sqrt(result.final_losses["intensity"][0])) * INTENSITY_SCALE_DB)
+        rows["steps"].append(sum(1 for r in result.history if not r.get("refine")) - 1)
+        rows["seconds"].append(result.timing["total_s"])
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-n", type=int, default=24, help="tuning curves")
+    p.add_argument("--tols", default="none,0.3,0.2", help="comma list of surrogate tolerances (dB RMS) or none")
+    p.add_argument("--max-steps", default="40,80", help="comma list of step budgets")
+    p.add_argument("--models", default=None)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    pipe = Pipeline.from_pretrained(args.models)
+    curves = fresh_curves(args.n, TUNING_SEED)
+    pipe.generate([IntensityControl(F.intensity_curve(curves[0]))], opt_steps=2, progress=False)  # warm-up
+    print(f"{args.n} tuning curves, threads {args.threads}; decoded-mel intensity error\n")
+    print("| max steps | tolerance (dB RMS) | error median dB RMS (mean dB²) | steps median / mean | "
+          "s / clip median / mean |\n|---|---|---|---|---|")
+    for max_steps in (int(v) for v in args.max_steps.split(",")):
+        for tol in (parse_tol(v) for v in args.tols.split(",")):
+            rows = run_setting(pipe, curves, max_steps, tol)
+            err = np.asarray(rows["err_db"])
+            print(f"| {max_steps} | {tol if tol is not None else 'none'} | {np.median(err):.2f} "
+                  f"({np.mean(err ** 2):.2f}) | {np.median(rows['steps']):.0f} / {np.mean(rows['steps']):.1f} | "
+                  f"{np.median(rows['seconds']):.2f} / {np.mean(rows['seconds']):.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
