@@ -164,6 +164,29 @@ def test_the_refinement_runs_by_default_only_where_it_was_measured_to_help():
     assert default_refine_steps([melody]) == default_refine_steps([intensity, melody]) == default_refine_steps([]) == 0
 
 
+def test_intensity_stops_within_its_tolerance_and_full_steps_runs_the_budget(tiny_models_dir, monkeypatch):
+    import dataclasses
+
+    from ditto2.pipeline import default_decode_steps, default_target_loss
+
+    intensity = C.IntensityControl(F.intensity_curve([-40, -20]), weight=2.0)
+    melody = C.MelodyControl(F.melody_from_notes("C4 D4 E4"))
+    assert default_target_loss("ditto2", [intensity]) == pytest.approx(2.0 * (0.3 / 10) ** 2)  # 0.3 dB RMS
+    assert default_target_loss("ditto2", [intensity, melody]) is None  # melody runs every step
+    assert default_target_loss("ditto", [intensity]) is None  # the paper's fixed step counts
+    assert C.IntensityControl(F.intensity_curve([-40, -20]), mode="corr").settings.stop_below is None
+    assert default_decode_steps([intensity]) == 1 and default_decode_steps([intensity, melody]) == 2
+    pipe = Pipeline.from_pretrained(tiny_models_dir)
+    kwargs = dict(opt_steps=4, decode_steps=2, refine_steps=2, seed=1, progress=False)
+    monkeypatch.setattr(C.IntensityControl, "settings",
+                        dataclasses.replace(C.IntensityControl.settings, stop_below=1e9))  # met before any step
+    met = pipe.generate([intensity], **kwargs)
+    assert met.settings["opt_steps_run"] == 0 and len(met.history) == 2  # one evaluation each, no step taken
+    full = pipe.generate([intensity], early_stop=False, **kwargs)
+    assert full.settings["opt_steps_run"] == 4 and full.settings["target_loss"] is None
+    assert len(full.history) == 4 + 1 + 2 + 1
+
+
 def test_cosine_schedule_shrinks_the_steps_to_zero():
     from ditto2.engine.optimise import lr_at
 
@@ -255,13 +278,15 @@ def test_default_settings_follow_the_paper_for_ditto_and_the_measured_choice_for
     structure = C.StructureControl(F.structure_from_string("ABA"))
     config = Pipeline.optim_config
     assert (config("ditto", [melody], None, None).steps, config("ditto", [melody], None, None).lr) == (150, 5e-3)
-    assert (config("ditto", [intensity], None, None).steps, config("ditto2", [intensity], None, None).steps) == (70, 40)
+    assert (config("ditto", [intensity], None, None).steps, config("ditto2", [intensity], None, None).steps) == (70, 80)
+    assert config("ditto2", [intensity], None, None, early_stop=False).steps == 40  # the fixed count, no budget
     assert config("ditto", [intensity], None, None).beta1 == 0.9 > config("ditto2", [intensity], None, None).beta1
     assert config("ditto2", [melody], None, None).lr > config("ditto2", [intensity], None, None).lr
     mixed = config("ditto2", [melody, intensity, structure], None, None)  # the most careful of each
     assert (mixed.steps, mixed.lr, mixed.beta1) == (80, config("ditto2", [structure], None, None).lr, 0.9)
-    fast = config("ditto2", [melody, intensity], None, None)  # both tuned with beta1 0.5: that pair
-    assert (fast.steps, fast.lr, fast.beta1) == (40, config("ditto2", [intensity], None, None).lr, 0.5)
+    fast = config("ditto2", [melody, intensity], None, None)  # both tuned with beta1 0.5: that pair; melody has no
+    assert (fast.steps, fast.lr, fast.beta1) == (40, config("ditto2", [intensity], None, None).lr, 0.5)  # budget
+    assert fast.target_loss is None
     loop = config("ditto2", [intensity, C.SelfLoopControl(0.5)], None, None)  # a rate is used with its own beta1
     assert (loop.steps, loop.lr, loop.beta1) == (40, 2e-2, 0.9)
     assert (config("ditto2", [melody], 7, 0.3).steps, config("ditto2", [melody], 7, 0.3).lr) == (7, 0.3)

@@ -56,10 +56,27 @@ def default_adam(method: str, controls) -> tuple[float, float]:
     return min((s.lr for s in settings), default=ControlSettings.lr), DEFAULT_BETA1
 
 
-def default_steps(method: str, controls) -> int:
+def default_steps(method: str, controls, early_stop: bool = True) -> int:
+    """DITTO's step count; DITTO-2's: the controls' budgets where it may stop early (every control has a
+    tolerance), else the most steps among its controls."""
     if method == "ditto":
         return DITTO_STEPS_LONG if any(c.settings.ditto_long for c in controls) else DITTO_STEPS_SHORT
+    if early_stop and default_target_loss(method, controls) is not None:
+        return max(c.settings.budget or c.settings.steps for c in controls)
     return max((c.settings.steps for c in controls), default=ControlSettings.steps)
+
+
+def default_decode_steps(controls) -> int:
+    """The student decode for these controls: the most steps any of them was measured to want."""
+    return max((c.settings.decode_steps for c in controls), default=ControlSettings.decode_steps)
+
+
+def default_target_loss(method: str, controls) -> float | None:
+    """DITTO-2 stops once the weighted loss is at most the sum of its controls' ``stop_below`` (when every control
+    has one); DITTO runs the paper's fixed step counts."""
+    if method == "ditto" or not controls or any(c.settings.stop_below is None for c in controls):
+        return None
+    return sum(c.weight * c.settings.stop_below for c in controls)
 
 
 def default_refine_steps(controls) -> int:
@@ -145,10 +162,10 @@ class Pipeline:
 
     def generate(self, controls: Sequence[Control] = (), *, method: str = "ditto2", model: str = "ctd",
                  seed: int = 0, batch: int = 1, opt_steps: int | None = None, lr: float | None = None,
-                 decode_steps: int = 2, norm_prior: float = 0.0, target_loss: float | None = None,
+                 decode_steps: int | None = None, norm_prior: float = 0.0, target_loss: float | None = None,
                  refine_steps: int | None = None, precision: str = "auto", init: np.ndarray | None = None,
                  text: torch.Tensor | None = None, cfg_scale: float = 3.0, teacher_steps: int = DITTO_STEPS,
-                 anchor: bool = True,
+                 anchor: bool = True, early_stop: bool = True,
                  callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
@@ -160,7 +177,10 @@ class Pipeline:
         ``text``: a prompt embedding, (1, D) or (D,) (``ditto2.text.encoder.encode_texts``), as the condition of a
         text-conditioned model: the teacher samples with classifier-free guidance at ``cfg_scale``, a student
         takes it as its condition. ``teacher_steps``: the teacher's DDIM steps (DITTO and ``method="none"``).
-        ``anchor``: False turns DITTO-2's output anchor off (``default_anchor``)."""
+        ``anchor``: False turns DITTO-2's output anchor off (``default_anchor``). ``early_stop``: False runs the fixed
+        step counts (``ControlSettings.steps``) where DITTO-2 would stop once within the controls' tolerance, after at
+        most their budget (``default_target_loss``, ``default_steps``; ``target_loss`` sets another loss to stop at);
+        the refinement stops at the same loss."""
         controls = list(controls)
         assembling = [c.name for c in controls if type(c).assemble is not Control.assemble]
         if len(assembling) > 1:
@@ -176,15 +196,17 @@ class Pipeline:
             raise InputError(f"text must be a prompt embedding (a tensor from ditto2.text.encoder.encode_texts), got "
                              f"{type(text).__name__}; to steer towards a prompt use TextControl")
         seeds = [seed + k for k in range(batch)]
+        if decode_steps is None:
+            decode_steps = default_decode_steps(controls)
         engine = self.engine(method, model, decode_steps, text, cfg_scale, teacher_steps)
         reset_peak_rss()  # the report's peak memory is this generation's
         timer = StageTimer()
         with timer.stage("invert" if init is not None else "noise"):
             x_T = self.teacher.initial_noise(seeds) if init is None else self.invert(init).expand(batch, -1, -1, -1)
-        config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss, anchor)
+        config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss, anchor, early_stop)
         history: list[dict] = []
         best: list[float] = []
-        moments = None
+        moments, steps_run = None, 0
         precision = resolve(precision, x_T.device)  # bad values fail before the optimisation
         if refine_steps is None:
             refine_steps = default_refine_steps(controls)
@@ -195,6 +217,7 @@ class Pipeline:
                 result = self._optimise(engine.render, f"optimising ({engine.name})", engine.sigma_max, x_T, controls,
                                         config, callback, progress)
             x_T, history, best, moments = result.x_T, result.history, result.best_loss.tolist(), result.adam_state
+            steps_run = result.steps_run
         refining = method == "ditto2" and refine_steps > 0 and decode_steps > 1 and bool(controls)
         unrefined = x_T
         if refining:
@@ -216,7 +239,8 @@ class Pipeline:
             audio = [self.assemble(controls, a) for a in clip_audio]
         on_teacher = isinstance(engine, DittoEngine)
         settings = {"method": method, "model": "teacher" if on_teacher else model, "seeds": seeds,
-                    "opt_steps": config.steps if method != "none" else 0, "lr": config.lr,
+                    "opt_steps": config.steps if method != "none" else 0, "opt_steps_run": steps_run,
+                    "target_loss": config.target_loss, "lr": config.lr,
                     "beta1": config.beta1, "norm_prior": config.norm_prior,
                     "decode_steps": engine.steps if on_teacher else decode_steps,
                     "refine_steps": refine_steps if refining else 0, "precision": precision,
@@ -227,13 +251,15 @@ class Pipeline:
 
     @staticmethod
     def optim_config(method: str, controls, opt_steps, lr, norm_prior=0.0, target_loss=None,
-                     anchor: bool = True) -> OptimConfig:
+                     anchor: bool = True, early_stop: bool = True) -> OptimConfig:
         """The paper's DITTO settings; DITTO-2's chosen ones (docs/results.md); explicit values win; ``anchor``
-        False turns DITTO-2's output anchor off."""
+        False turns DITTO-2's output anchor off, ``early_stop`` False its stop within the controls' tolerance."""
         key = "ditto" if method == "ditto" else "ditto2"
-        steps = default_steps(key, controls) if opt_steps is None else opt_steps
+        steps = default_steps(key, controls, early_stop and target_loss is None) if opt_steps is None else opt_steps
         clip = None if key == "ditto" else 1.0  # the DITTO baseline as published: plain Adam
         anchor, anchor_weights = default_anchor(key, controls) if anchor else (0.0, None)
+        if target_loss is None and early_stop:
+            target_loss = default_target_loss(key, controls)
         default_rate, beta1 = default_adam(key, controls)
         return OptimConfig(steps=steps, lr=default_rate if lr is None else lr, clip=clip, beta1=beta1,
                            norm_prior=norm_prior, target_loss=target_loss, anchor=anchor, anchor_weights=anchor_weights)

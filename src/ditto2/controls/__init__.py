@@ -8,5 +8,5 @@ from ditto2.controls.text import TextControl
 CONTROLS = (IntensityControl, MelodyControl, StructureControl, InpaintControl, OutpaintControl, SelfLoopControl,
             TextControl)
 
-__all__ = ["CONTROLS", "Control", "ControlSettings", "total_loss", "IntensityControl", "MelodyControl", "StructureControl", "InpaintControl",
-           "OutpaintControl", "SelfLoopControl", "TextControl"]
+__all__ = ["CONTROLS", "Control", "ControlSettings", "total_loss", "IntensityControl", "MelodyControl",
+           "StructureControl", "InpaintControl", "OutpaintControl", "SelfLoopControl", "TextControl"]

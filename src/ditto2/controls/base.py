@@ -39,6 +39,9 @@ class ControlSettings:
     lr: float = 2e-2                # DITTO-2's Adam rate with beta1 0.9
     fast_lr: float | None = None    # DITTO-2's rate with beta1 0.5, where that momentum was measured to win
     steps: int = 40                 # DITTO-2's surrogate steps
+    stop_below: float | None = None  # DITTO-2 may stop once the control's loss is at most this ...
+    budget: int | None = None       # ... and then runs up to this many steps instead of ``steps``
+    decode_steps: int = 2           # DITTO-2's student decode steps (a mix takes the most among its controls)
     refine: bool = False            # refine through the k-step decode (measured to help this control)
     anchor: float | None = None     # DITTO-2's output-anchor weight on the frames the control leaves free
     ditto_long: bool = False        # DITTO's 150 steps instead of 70 (the paper's, for melody and structure)
