@@ -1,10 +1,13 @@
 """Seconds per 5.94 s clip of ``Pipeline.generate`` in process (models loaded, one warm-up call), per stage.
 
     python bench/time_generate.py --reps 5 [--tasks intensity,melody] [--opt-steps N] [--refine-steps R]
-        [--precision auto|bf16|fp32] [--method ditto2|ditto] [--models DIR] [--threads 2]
+        [--decode-steps K] [--full-steps] [--precision auto|bf16|fp32] [--method ditto2|ditto] [--models DIR]
+        [--threads 2]
 
-The defaults are the CLI's (DITTO-2, CTD student, 2-step decode, per-control settings). Targets: a fixed loudness
-curve and the melody of the first test clip of --data; seeds 0 .. reps-1. Pause background training first.
+The defaults are the CLI's (DITTO-2, CTD student, each control's settings: intensity stops within its tolerance
+and decodes in 1 step, melody runs 40 steps and decodes in 2). Release G's defaults were ``--decode-steps 2
+--full-steps`` (refinement 5). Targets: a fixed loudness curve and the melody of the first test clip of --data;
+seeds 0 .. reps-1. Pause background training first.
 """
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ def main() -> None:
     p.add_argument("--method", default="ditto2")
     p.add_argument("--opt-steps", type=int, default=None)
     p.add_argument("--refine-steps", type=int, default=None)
+    p.add_argument("--decode-steps", type=int, default=None)
+    p.add_argument("--full-steps", action="store_true", help="the fixed step counts, no early stop")
     p.add_argument("--precision", default="auto")
     p.add_argument("--models", default=None)
     p.add_argument("--data", default="data/full")
@@ -39,7 +44,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     pipe = Pipeline.from_pretrained(args.models)
     controls = task_controls(args.data)
-    settings = dict(method=args.method, opt_steps=args.opt_steps, precision=args.precision, progress=False)
+    settings = dict(method=args.method, opt_steps=args.opt_steps, precision=args.precision, progress=False,
+                    decode_steps=args.decode_steps, early_stop=not args.full_steps)
     if args.refine_steps is not None:
         settings["refine_steps"] = args.refine_steps
     pipe.generate(controls["intensity"], **dict(settings, opt_steps=2))  # warm-up: first-call allocations

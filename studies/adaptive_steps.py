@@ -7,7 +7,7 @@ target, up to a maximum, so the easy curves stop early and the hard ones get mor
 Each setting runs ``Pipeline.generate`` (bf16 where fast; ``--decode-steps``, default 2 with the refinement, as
 for the figures of docs/results.md, "An adaptive step budget"; 1 is today's intensity default) on the
 tuning curves (``sweep_ditto2.py --targets random``: seed TUNING_SEED, seeds 100 + i; never the bench's fresh
-curves). ``--tols`` are surrogate tolerances in dB RMS (``none``: the full budget, today's behaviour). The table
+curves). ``--tols`` are surrogate tolerances in dB RMS (``none``: every step of the budget, as ``--full-steps``). The table
 gives the decoded-mel intensity error (dB RMS median, mean dB²), the surrogate steps run and the wall seconds
 per clip (median and mean). Pause background training for the times; the errors do not depend on it.
 """

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from ditto2.train.loop import _check_release_kind
+
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "ditto2"
 
 # Lowest first. A module may import from its own layer or a lower one (docs/architecture.md).
@@ -113,7 +115,7 @@ def test_train_is_a_leaf(graph):
 
 
 def test_every_control_is_complete():
-    from ditto2.controls import CONTROLS, Control
+    from ditto2.controls import CONTROLS
     from ditto2.eval.run import KNOWN_KEYS, SCORERS
 
     names = [c.name for c in CONTROLS]
@@ -121,7 +123,6 @@ def test_every_control_is_complete():
     for control in CONTROLS:
         assert control.sidecar_keys and set(control.sidecar_keys) <= set(KNOWN_KEYS), control.name
         assert all(key in SCORERS for key in control.sidecar_keys), f"{control.name}: a sidecar key has no scorer"
-        assert control.has_panel == (control.plot_panel is not Control.plot_panel), control.name
         assert control.settings.steps > 0 and control.settings.lr > 0
 
 
@@ -156,5 +157,9 @@ def test_every_shipped_model_round_trips_through_its_release(kind, tmp_path):
         torch.manual_seed(1)
         torch.testing.assert_close(run(loaded), expected, rtol=2e-2, atol=2e-2)  # fp16 releases
     other = next(k for k in ("autoencoder", "teacher") if k != kind)
+    other_path = _tiny_models()[other][0].save_pretrained(tmp_path / "other.safetensors")
     with pytest.raises(InputError, match=f"not a {kind} release"):
-        type(model).from_pretrained(_tiny_models()[other][0].save_pretrained(tmp_path / "other.safetensors"))
+        type(model).from_pretrained(other_path)
+    with pytest.raises(InputError, match=f"--init .* is not a {kind} release"):  # a training run's warm start
+        _check_release_kind(other_path, model)
+    _check_release_kind(path, model)

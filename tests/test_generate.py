@@ -177,14 +177,18 @@ def test_intensity_stops_within_its_tolerance_and_full_steps_runs_the_budget(tin
     assert C.IntensityControl(F.intensity_curve([-40, -20]), mode="corr").settings.stop_below is None
     assert default_decode_steps([intensity]) == 1 and default_decode_steps([intensity, melody]) == 2
     pipe = Pipeline.from_pretrained(tiny_models_dir)
-    kwargs = dict(opt_steps=4, decode_steps=2, refine_steps=2, seed=1, progress=False)
-    monkeypatch.setattr(C.IntensityControl, "settings",
-                        dataclasses.replace(C.IntensityControl.settings, stop_below=1e9))  # met before any step
+    kwargs = dict(decode_steps=2, refine_steps=2, seed=1, progress=False)
+    monkeypatch.setattr(C.IntensityControl, "settings",  # a tolerance met before any step; budget 4, fixed count 3
+                        dataclasses.replace(C.IntensityControl.settings, stop_below=1e9, budget=4, steps=3))
+    assert Pipeline.optim_config("ditto2", [intensity], None, None).steps == 4
     met = pipe.generate([intensity], **kwargs)
     assert met.settings["opt_steps_run"] == 0 and len(met.history) == 2  # one evaluation each, no step taken
     full = pipe.generate([intensity], early_stop=False, **kwargs)
-    assert full.settings["opt_steps_run"] == 4 and full.settings["target_loss"] is None
-    assert len(full.history) == 4 + 1 + 2 + 1
+    assert full.settings["opt_steps_run"] == 3 and full.settings["target_loss"] is None
+    assert len(full.history) == 3 + 1 + 2 + 1
+    counted = pipe.generate([intensity], opt_steps=2, **kwargs)  # an explicit count runs every step
+    assert counted.settings["opt_steps_run"] == 2 and counted.settings["target_loss"] is None
+    assert pipe.generate([intensity], method="none", seed=1, progress=False).settings["decode_steps"] == 2
 
 
 def test_cosine_schedule_shrinks_the_steps_to_zero():

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Release G speed on the idle machine (both background jobs stopped): in-process seconds per clip, the inner
-# loop's stages, and DITTO against DITTO-2 end to end in one bench run.
+# loop's stages, and DITTO against DITTO-2 end to end in one bench run. (Since release H the defaults differ:
+# to repeat these figures add --decode-steps 2 --full-steps to the time_generate calls.)
 set -euo pipefail
 cd /work/main
 B=.venv/bin

@@ -25,12 +25,12 @@ from ditto2.controls.paint import OutpaintControl
 from ditto2.diffusion import invert_ddim
 from ditto2.engine import DITTO_STEPS, Ditto2Engine, DittoEngine, Engine, OptimConfig, optimise_noise
 from ditto2.errors import InputError
-from ditto2.models import Teacher, load_student_for
+from ditto2.models import STUDENT_METHODS, Teacher, load_student_for
 from ditto2.precision import autocast_for, resolve
 from ditto2.timing import StageTimer, peak_rss_bytes, reset_peak_rss
 
 METHODS = ("ditto2", "ditto", "none")
-MODELS = ("ctd", "cd")
+MODELS = STUDENT_METHODS  # the students a models folder may hold
 # DITTO: the paper's settings (150 steps for melody and structure, 70 otherwise; lr 5e-3; Adam's beta1 0.9).
 # DITTO-2: each control's measured settings (``Control.settings``, docs/results.md "Choosing the optimiser
 # settings"). A mix takes the most steps among its controls and, if every one of them has a beta1-0.5 rate
@@ -56,13 +56,13 @@ def default_adam(method: str, controls) -> tuple[float, float]:
     return min((s.lr for s in settings), default=ControlSettings.lr), DEFAULT_BETA1
 
 
-def default_steps(method: str, controls, early_stop: bool = True) -> int:
-    """DITTO's step count; DITTO-2's: the controls' budgets where it may stop early (every control has a
-    tolerance), else the most steps among its controls."""
+def default_steps(method: str, controls, stopping: bool = False) -> int:
+    """DITTO's step count; DITTO-2's: the most steps among its controls, or, when the run may stop early at a
+    target loss (``stopping``), the most of their budgets."""
     if method == "ditto":
         return DITTO_STEPS_LONG if any(c.settings.ditto_long for c in controls) else DITTO_STEPS_SHORT
-    if early_stop and default_target_loss(method, controls) is not None:
-        return max(c.settings.budget or c.settings.steps for c in controls)
+    if stopping:
+        return max((c.settings.budget or c.settings.steps for c in controls), default=ControlSettings.steps)
     return max((c.settings.steps for c in controls), default=ControlSettings.steps)
 
 
@@ -179,8 +179,9 @@ class Pipeline:
         takes it as its condition. ``teacher_steps``: the teacher's DDIM steps (DITTO and ``method="none"``).
         ``anchor``: False turns DITTO-2's output anchor off (``default_anchor``). ``early_stop``: False runs the fixed
         step counts (``ControlSettings.steps``) where DITTO-2 would stop once within the controls' tolerance, after at
-        most their budget (``default_target_loss``, ``default_steps``; ``target_loss`` sets another loss to stop at);
-        the refinement stops at the same loss."""
+        most their budget (``default_target_loss``, ``default_steps``); so does an explicit ``opt_steps``.
+        ``target_loss`` sets another loss to stop at (within the budget, or ``opt_steps``); the refinement stops at
+        the same loss."""
         controls = list(controls)
         assembling = [c.name for c in controls if type(c).assemble is not Control.assemble]
         if len(assembling) > 1:
@@ -196,8 +197,8 @@ class Pipeline:
             raise InputError(f"text must be a prompt embedding (a tensor from ditto2.text.encoder.encode_texts), got "
                              f"{type(text).__name__}; to steer towards a prompt use TextControl")
         seeds = [seed + k for k in range(batch)]
-        if decode_steps is None:
-            decode_steps = default_decode_steps(controls)
+        if decode_steps is None:  # the uncontrolled baseline decodes as DITTO-2 does without controls
+            decode_steps = default_decode_steps(controls if method == "ditto2" else [])
         engine = self.engine(method, model, decode_steps, text, cfg_scale, teacher_steps)
         reset_peak_rss()  # the report's peak memory is this generation's
         timer = StageTimer()
@@ -255,11 +256,11 @@ class Pipeline:
         """The paper's DITTO settings; DITTO-2's chosen ones (docs/results.md); explicit values win; ``anchor``
         False turns DITTO-2's output anchor off, ``early_stop`` False its stop within the controls' tolerance."""
         key = "ditto" if method == "ditto" else "ditto2"
-        steps = default_steps(key, controls, early_stop and target_loss is None) if opt_steps is None else opt_steps
+        if target_loss is None and early_stop and opt_steps is None:  # an explicit count runs every step
+            target_loss = default_target_loss(key, controls)
+        steps = default_steps(key, controls, target_loss is not None) if opt_steps is None else opt_steps
         clip = None if key == "ditto" else 1.0  # the DITTO baseline as published: plain Adam
         anchor, anchor_weights = default_anchor(key, controls) if anchor else (0.0, None)
-        if target_loss is None and early_stop:
-            target_loss = default_target_loss(key, controls)
         default_rate, beta1 = default_adam(key, controls)
         return OptimConfig(steps=steps, lr=default_rate if lr is None else lr, clip=clip, beta1=beta1,
                            norm_prior=norm_prior, target_loss=target_loss, anchor=anchor, anchor_weights=anchor_weights)

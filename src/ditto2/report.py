@@ -99,7 +99,7 @@ def plot_generation(result, controls, path, titles) -> Path:
     from ditto2.plots import _pyplot, save_figure
 
     plt = _pyplot()
-    panels = [c for c in controls if c.has_panel]
+    panels = [c for c in controls if c.has_panel()]
     rows, cols = len(result.audio), 1 + len(panels) + bool(result.history)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.6 * rows), squeeze=False)
     mel = result.mel.float()

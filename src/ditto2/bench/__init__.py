@@ -20,11 +20,22 @@ module             owns
 from ditto2.bench.conditions import PAPER, TEXT, Condition, Grammar, parse_conditions
 from ditto2.bench.kept import add_kept, baseline_row
 from ditto2.bench.paper import condition_settings, run_bench
-from ditto2.bench.prompts import (ATTRIBUTES, DEFAULT_PROMPTS, GROUPS, Prompt, make_prompts, prompt_group,
-                                  stated_attributes)
+from ditto2.bench.prompts import ATTRIBUTES, DEFAULT_PROMPTS, GROUPS, Prompt, make_prompts, prompt_group, stated_attributes
 from ditto2.bench.runner import MAX_SEEDS, claim_folder
-from ditto2.bench.targets import (FRESH_DB, FRESH_SKIP, INTENSITY_CURVES, METRICS_OF_TASK, TARGET_SETS, TASKS,
-                                  as_float, fresh_curves, melody_control, task_controls, test_clips, write_reference)
+from ditto2.bench.targets import (
+                                  FRESH_DB,
+                                  FRESH_SKIP,
+                                  INTENSITY_CURVES,
+                                  METRICS_OF_TASK,
+                                  TARGET_SETS,
+                                  TASKS,
+                                  as_float,
+                                  fresh_curves,
+                                  melody_control,
+                                  task_controls,
+                                  test_clips,
+                                  write_reference,
+)
 from ditto2.bench.text import DEFAULT_CONDITIONS, run_text_bench
 from ditto2.bench.timing import timing_summary
 

@@ -20,10 +20,11 @@ import dataclasses
 import math
 
 from ditto2.distill.samplers import check_steps
+from ditto2.distill.student import METHODS as DISTILL_METHODS
 from ditto2.engine import DITTO_STEPS
 from ditto2.errors import InputError
 
-STUDENT_MODELS = ("cd", "ctd")
+STUDENT_MODELS = DISTILL_METHODS  # the students: cd, ctd
 STUDENT_METHODS = ("none", "ditto2", "both")  # the methods written METHOD-MODEL-kK
 
 

@@ -3,6 +3,7 @@ of the same task and model, its baseline."""
 from __future__ import annotations
 
 from ditto2.bench.conditions import Condition
+from ditto2.eval.musicality import kept
 
 
 def quality_figures(row: dict) -> dict:
@@ -23,8 +24,6 @@ def baseline_row(row: dict, rows: list[dict]) -> dict | None:
 
 def add_kept(rows: list[dict]) -> None:
     """Each row's "baseline" (the uncontrolled condition it is compared with) and its "kept" ratios to it."""
-    from ditto2.eval.musicality import kept
-
     for row in rows:
         base = baseline_row(row, rows)
         row["baseline"] = base["condition"] if base else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ditto2.bench.kept import quality_figures
 from ditto2.bench.targets import METRICS_OF_TASK
+from ditto2.eval.musicality import MEASURES, TITLES
 
 GROUP_NAMES = {"training": "training words", "held-out": "held-out words", "other": "other words"}
 
@@ -35,8 +36,6 @@ def _with_kept(row: dict, figure: str) -> str:
 
 
 def paper_markdown(result: dict) -> str:
-    from ditto2.eval.musicality import MEASURES, TITLES
-
     lines = [f"{result['n']} clips per row (one 5.94 s clip each, seeds from {result['seed']}); FAD against "
              f"{result['n_reference']} held-out real clips. Real-time factor = audio s / wall s (> 1 is faster "
              "than real time). Musicality: median over the clips (docs/evaluation.md). In brackets, kept = this row "

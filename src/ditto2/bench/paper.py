@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from tqdm import tqdm
+
 from ditto2.bench.conditions import Condition
 from ditto2.bench.kept import add_kept
 from ditto2.bench.markdown import paper_markdown
@@ -22,18 +24,18 @@ from ditto2.bench.runner import claim_folder, run_task_clips
 from ditto2.bench.targets import FRESH_SKIP, TARGET_SETS, fresh_curves, task_controls, test_clips, write_reference
 from ditto2.bench.timing import PAPER_FIGURES, timing_summary
 from ditto2.errors import InputError
+from ditto2.eval.run import evaluate
 from ditto2.fileio import write_json
+from ditto2.models import AUTOENCODER_FILE, TEACHER_FILE, student_file, weights_path
+from ditto2.pipeline import REFINE_LR_FACTOR
+from ditto2.precision import resolve
+from ditto2.release import file_digest
 
 
 def condition_settings(pipe, condition: Condition, controls: list, *, targets: str, seed: int, precision: str,
                        opt_steps: int | None, lr: float | None) -> dict:
     """What a condition's clips depend on: the weights it runs (by digest), the targets and seeds, the precision on
     this machine and the optimiser settings in force (explicit or the pipeline's defaults)."""
-    from ditto2.models import AUTOENCODER_FILE, TEACHER_FILE, student_file, weights_path
-    from ditto2.pipeline import REFINE_LR_FACTOR
-    from ditto2.precision import resolve
-    from ditto2.release import file_digest
-
     files = [AUTOENCODER_FILE, TEACHER_FILE] + ([student_file(condition.model)] if condition.model != "teacher" else [])
     optim = {}
     if condition.method != "none":
@@ -48,10 +50,6 @@ def run_bench(pipe, data_root, out_dir, *, tasks, conditions: list[Condition], n
               seed: int = 1000, opt_steps: int | None = None, lr: float | None = None, embedder=None,
               targets: str = "tuning", precision: str = "auto", progress: bool = True) -> dict:
     """Generate, time and score every (task, condition); resumable (finished clips are kept)."""
-    from tqdm import tqdm
-
-    from ditto2.eval.run import evaluate
-
     if targets not in TARGET_SETS:
         raise InputError(f"--targets must be one of {', '.join(TARGET_SETS)}, got {targets!r}")
     out_dir = Path(out_dir)

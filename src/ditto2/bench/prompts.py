@@ -7,6 +7,8 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
+from ditto2.clap import captions as C
+from ditto2.clap.prompts import check_text_prompt
 from ditto2.errors import InputError
 
 # Some in the training captions' words, some with held-out words: the tests check there are both.
@@ -24,8 +26,6 @@ ATTRIBUTES = ("family", "tempo", "mode")
 
 def _phrase_table() -> dict[str, list[tuple[str, str]]]:
     """{attribute: [(phrase, class)]} from the caption vocabulary, training and held-out words."""
-    from ditto2.clap import captions as C
-
     family = [(w, C.FAMILY_OF[ens]) for ens, words in C.INSTRUMENT_WORDS.items() for w in words]
     family += [(w, fam) for fam, words in C.FAMILY_WORDS.items() for w in words]
     family += [(w, fam) for fam, words in C.HELD_OUT["family"].items() for w in words]
@@ -56,8 +56,6 @@ def stated_attributes(prompt: str) -> dict[str, str]:
 def prompt_group(prompt: str) -> str:
     """``held-out`` when the prompt uses a word of ``captions.HELD_OUT``, ``training`` when every word is in the
     training captions' vocabulary, ``other`` otherwise."""
-    from ditto2.clap import captions as C
-
     text = prompt.lower()
     held = [w for table in C.HELD_OUT.values() for words in table.values() for w in words]
     if any(_find(w, text) >= 0 for w in held):
@@ -73,8 +71,6 @@ class Prompt:
 
     @classmethod
     def make(cls, text: str) -> Prompt:
-        from ditto2.clap.prompts import check_text_prompt
-
         text = check_text_prompt(text)
         return cls(text, prompt_group(text), stated_attributes(text))
 

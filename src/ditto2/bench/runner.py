@@ -12,10 +12,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ditto2.audio import mel as M
+from ditto2.audio.io import write_audio
 from ditto2.bench.conditions import Condition
 from ditto2.engine import DITTO_STEPS
 from ditto2.errors import InputError
 from ditto2.fileio import write_json
+from ditto2.report import write_generation
 
 MAX_SEEDS = 100           # bench-text: seeds of prompt i are seed + 100 i + j, j < MAX_SEEDS
 SIDECAR_VERSION = 1       # bench-text's sidecars
@@ -56,8 +58,6 @@ def run_task_clips(pipe, condition: Condition, controls_per_clip: list[list], fo
                    opt_steps: int | None, lr: float | None = None, precision: str = "auto") -> list[dict]:
     """clip_{i}.wav (seed + i) for each control list, with ``report.write_generation``'s sidecar and the timing
     beside it; returns the timing records."""
-    from ditto2.report import write_generation
-
     timings = []
     for i, controls in enumerate(controls_per_clip):
         path = folder / f"clip_{i}.wav"
@@ -81,8 +81,6 @@ def run_prompt_clips(make_clip: Callable, settings: dict, prompts: Sequence, see
                      bar=None) -> list[dict]:
     """p{i}_s{seed}.wav for ``seeds`` seeds of every prompt, ``make_clip(prompt, seed) -> (waveform, timing)``;
     returns one record per clip."""
-    from ditto2.audio.io import write_audio
-
     folder.mkdir(parents=True, exist_ok=True)
     records = []
     for i, prompt in enumerate(prompts):

@@ -10,8 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ditto2 import controls as C
+from ditto2 import features as F
 from ditto2.audio.io import write_audio
+from ditto2.controls import MelodyControl
+from ditto2.data import shards
 from ditto2.errors import InputError
+from ditto2.features.melody_targets import Melody
 
 TASKS = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop")
 INTENSITY_CURVES = {"crescendo": [-35, -15], "decrescendo": [-15, -35], "swell": [-35, -15, -35]}
@@ -35,8 +40,6 @@ METRICS_OF_TASK = {"intensity": [("intensity_mse_db2", "intensity MSE (dB²) ↓
 def test_clips(data_root: str | Path, n: int, fields=("audio", "melody_pc"), skip: int = 0) -> dict[str, np.ndarray]:
     """``n`` clips of the test split (held out from every training run) in shard order, after the first ``skip``;
     with a melody field, only clips whose melody sounds in at least a quarter of the frames."""
-    from ditto2.data import shards
-
     out: dict[str, list] = {f: [] for f in fields}
     for path in shards.shard_paths(data_root, "test"):
         data = shards.read_shard(path, fields=list(fields))
@@ -72,9 +75,6 @@ def fresh_curves(n: int, seed: int) -> list[list[float]]:
 
 def melody_control(pitch_classes: np.ndarray):
     """The melody control of a clip's per-frame pitch classes (-1 = unvoiced), voiced frames placed at octave 4."""
-    from ditto2.controls import MelodyControl
-    from ditto2.features.melody_targets import Melody
-
     pcs = np.asarray(pitch_classes, dtype=np.int64)
     return MelodyControl(Melody(np.where(pcs >= 0, pcs + 60, -1)))
 
@@ -82,9 +82,6 @@ def melody_control(pitch_classes: np.ndarray):
 def task_controls(task: str, n: int, clips: dict, folder: Path, curves: list | None = None) -> list[list]:
     """n control lists for a task, the same for every condition (targets cycle through ``curves``, by default
     the fixed tuning set)."""
-    from ditto2 import controls as C
-    from ditto2 import features as F
-
     if task == "intensity":
         curves = curves or list(INTENSITY_CURVES.values())
         return [[C.IntensityControl(F.intensity_curve(curves[i % len(curves)]))] for i in range(n)]

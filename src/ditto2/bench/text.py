@@ -36,7 +36,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
+from ditto2.audio.io import read_audio
 from ditto2.bench.conditions import TEXT, Condition, parse_conditions
 from ditto2.bench.markdown import text_markdown
 from ditto2.bench.prompts import DEFAULT_PROMPTS, GROUPS, Prompt, make_prompts
@@ -44,8 +46,12 @@ from ditto2.bench.runner import MAX_SEEDS, generate, run_prompt_clips
 from ditto2.bench.targets import write_reference
 from ditto2.bench.text_scores import Scorer, summarise
 from ditto2.bench.timing import TEXT_FIGURES, timing_summary
+from ditto2.controls.text import TextControl
 from ditto2.errors import InputError
+from ditto2.eval.fad import _pooled, embed_set, fad_from_embeddings, list_audio
+from ditto2.eval.reference import make_embedder
 from ditto2.fileio import write_json
+from ditto2.models import load_clap
 
 DEFAULT_CONDITIONS = "none-teacher,none-ctd-k2,cfg-1,cfg-3,ditto2-ctd-k2,both-ctd-k2"
 
@@ -105,8 +111,6 @@ class TextClips:
 
     def text_control(self, prompt: str):
         if prompt not in self._controls:
-            from ditto2.controls.text import TextControl
-
             self._controls[prompt] = TextControl(prompt, model=self.control_model)
         return self._controls[prompt]
 
@@ -146,11 +150,6 @@ def run_text_bench(pipe, out_dir, *, prompts: Sequence[str] = DEFAULT_PROMPTS, c
     written to ``OUT/reference`` (``targets.write_reference``). ``control_model`` / ``eval_model``: CLAP models
     (default: the shipped ones, or those beside the pipeline's weights). Resumable.
     """
-    from tqdm import tqdm
-
-    from ditto2.eval.fad import list_audio
-    from ditto2.models import load_clap
-
     prompt_list = make_prompts(prompts)  # bad prompts fail before anything is loaded or written
     condition_list = parse_conditions(conditions, TEXT) if isinstance(conditions, str) else list(conditions)
     if not (isinstance(seeds, int) and 1 <= seeds <= MAX_SEEDS):
@@ -162,8 +161,6 @@ def run_text_bench(pipe, out_dir, *, prompts: Sequence[str] = DEFAULT_PROMPTS, c
     if reference is None and data_root is None:
         raise InputError("give a dataset (--data) or a folder of real clips (--reference) for the FAD")
     if embedder is None:
-        from ditto2.eval.reference import make_embedder
-
         embedder = make_embedder("logmel", 0)
     out_dir = Path(out_dir)
     control_model = control_model or load_clap("control", pipe.models_dir)
@@ -201,9 +198,6 @@ def run_text_bench(pipe, out_dir, *, prompts: Sequence[str] = DEFAULT_PROMPTS, c
 def score_conditions(records: dict[str, list[dict]], prompts: list[Prompt], out_dir: Path, reference_files: list,
                      embedder, eval_model, control_model) -> tuple[list[dict], list[dict]]:
     """One row per condition (scores by group and by prompt, timing, FAD) and every clip's scores."""
-    from ditto2.audio.io import read_audio
-    from ditto2.eval.fad import _pooled, embed_set, fad_from_embeddings
-
     scorer = Scorer(eval_model, control_model)
     ref_emb, ref_summary = embed_set(reference_files, embedder, label="reference")
     ref_pooled = _pooled(ref_emb, ref_summary, "reference")

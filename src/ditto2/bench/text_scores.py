@@ -15,15 +15,14 @@ import torch.nn.functional as F
 
 from ditto2.audio import mel as M
 from ditto2.bench.prompts import ATTRIBUTES, Prompt
+from ditto2.clap import captions as C
+from ditto2.clap.evaluate import embed_texts
 
 
 class Scorer:
     """The evaluation model's CLAP score and zero-shot attribute classes, plus the control model's score."""
 
     def __init__(self, eval_model, control_model, text_fn=None):
-        from ditto2.clap import captions as C
-        from ditto2.clap.evaluate import embed_texts
-
         if text_fn is None:
             from ditto2.text.encoder import encode_texts as text_fn
         self.eval_model, self.control_model, self.text_fn = eval_model, control_model, text_fn
@@ -38,8 +37,6 @@ class Scorer:
     def text(self, model, prompt: str) -> torch.Tensor:
         key = (id(model), prompt)
         if key not in self._text:
-            from ditto2.clap.evaluate import embed_texts
-
             self._text[key] = embed_texts(model, [prompt], self.text_fn)[0]
         return self._text[key]
 

@@ -1,4 +1,4 @@
-"""A condition's timing figures from its clips' timing records (``eval.timing.StageTimer.report``): medians, so
+"""A condition's timing figures from its clips' timing records (``ditto2.timing.StageTimer.report``): medians, so
 one slow clip (a page fault, a busy core) does not move the row."""
 from __future__ import annotations
 

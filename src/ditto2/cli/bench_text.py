@@ -47,7 +47,7 @@ def cmd_bench_text(args) -> None:
     conditions = parse_conditions(args.conditions, TEXT)
     result = run_text_bench(Pipeline.from_pretrained(args.models), args.out, prompts=prompts, conditions=conditions,
                             seeds=args.seeds, seed=args.seed, data_root=args.data, reference=args.reference,
-                            n_reference=args.n_reference, embedder=make_embedder(args.embedder, 0),
+                            n_reference=args.n_reference, embedder=make_embedder(args.embedder, 0, args.models),
                             teacher_steps=args.teacher_steps, opt_steps=args.opt_steps, lr=args.lr)
     print((Path(args.out) / "results.md").read_text())
     print(f"{len(result['rows'])} conditions, {len(result['clips'])} clips; results in {args.out}/results.json")

@@ -40,7 +40,7 @@ def add_commands(sub) -> None:
     g.add_argument("--opt-steps", type=int, default=None,
                    help="optimisation steps (ditto2: 40, 80 with structure, inpaint or outpaint; intensity alone "
                         "stops once within 0.3 dB RMS of its target, after at most 80; ditto: 70, 150 with melody or "
-                        "structure, as in the paper)")
+                        "structure, as in the paper; a count given here runs every step)")
     g.add_argument("--full-steps", action="store_true",
                    help="ditto2: the fixed step counts (40 for intensity), never stopping early within a tolerance")
     g.add_argument("--lr", type=float, default=None,

@@ -34,7 +34,7 @@ from ditto2.errors import InputError
 class ControlSettings:
     """How the engines optimise for a control, chosen per control by measurement on tuning targets
     (docs/results.md "Choosing the optimiser settings", docs/generation.md "Keeping the music"); the pipeline
-    combines them for a mix of controls (``pipeline.optim_config``)."""
+    combines them for a mix of controls (``Pipeline.optim_config``)."""
 
     lr: float = 2e-2                # DITTO-2's Adam rate with beta1 0.9
     fast_lr: float | None = None    # DITTO-2's rate with beta1 0.5, where that momentum was measured to win
@@ -54,9 +54,8 @@ class Control(abc.ABC):
     make it a complete control: the pipeline, the report and the evaluation read them from here."""
 
     name: str = "control"
-    settings: ClassVar[ControlSettings] = ControlSettings()
+    settings: ControlSettings = ControlSettings()  # per class; an instance may adapt it to its own mode
     sidecar_keys: ClassVar[tuple[str, ...]] = ()
-    has_panel: ClassVar[bool] = False   # plot_panel draws one
 
     def __init__(self, weight: float = 1.0):
         if not weight > 0:
@@ -87,8 +86,12 @@ class Control(abc.ABC):
         return None
 
     def plot_panel(self, ax, mel: torch.Tensor, seconds: np.ndarray) -> None:
-        """Draw the target against the feature of ``mel`` (1, 80, T) on a matplotlib axis (``has_panel``)."""
+        """Draw the target against the feature of ``mel`` (1, 80, T) on a matplotlib axis, where the control can."""
         raise NotImplementedError(f"the {self.name} control has no plot panel")
+
+    @classmethod
+    def has_panel(cls) -> bool:
+        return cls.plot_panel is not Control.plot_panel
 
     loops: bool = False  # the assembled audio is meant to repeat seamlessly
 

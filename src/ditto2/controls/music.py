@@ -45,15 +45,15 @@ class IntensityControl(Control):
     settings = ControlSettings(fast_lr=3e-2, stop_below=(0.3 / INTENSITY_SCALE_DB) ** 2, budget=80, decode_steps=1,
                                refine=True)
     sidecar_keys = ("intensity",)
-    has_panel = True
 
     def __init__(self, target_db, weight: float = 1.0, mode: str = "l2"):
         super().__init__(weight)
         if mode not in ("l2", "corr"):
             raise InputError(f"intensity mode must be 'l2' or 'corr', got {mode!r}")
         self.target, self.mode = _curve(target_db, "intensity target"), mode
-        if mode == "corr":  # the tolerance is in dB: a shape-only loss runs every step
-            self.settings = dataclasses.replace(self.settings, stop_below=None)
+        if mode == "corr":  # the tolerance is in dB and the budget was measured with it: the fixed 40 steps and the
+            # 2-step decode + refinement of the L2 loss before the budget (a shape-only loss was never tuned)
+            self.settings = dataclasses.replace(self.settings, stop_below=None, budget=None, decode_steps=2)
 
     def loss(self, mel: torch.Tensor) -> torch.Tensor:
         _check_frames(self.name, mel, self.target.numel())
@@ -80,7 +80,6 @@ class MelodyControl(Control):
     # 0.86). No refinement: it lowers the chroma loss but not the transcribed accuracy (docs/results.md).
     settings = ControlSettings(lr=1.5e-1, fast_lr=1.5e-1, ditto_long=True)
     sidecar_keys = ("melody",)
-    has_panel = True
 
     def __init__(self, melody: Melody, weight: float = 1.0, temperature: float = 1.0):
         super().__init__(weight)
@@ -115,7 +114,6 @@ class StructureControl(Control):
     name = "structure"
     settings = ControlSettings(steps=80, ditto_long=True)
     sidecar_keys = ("structure",)
-    has_panel = True
 
     def __init__(self, target_ssm, weight: float = 1.0):
         super().__init__(weight)

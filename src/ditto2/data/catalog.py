@@ -10,6 +10,8 @@ import dataclasses
 import hashlib
 from collections import defaultdict
 
+from ditto2.errors import InputError
+
 # Genre of each corpus folder: decides tempo range, drum probability and caption words.
 FOLDER_GENRE = {
     "bach": "chorale",
@@ -94,8 +96,6 @@ def _spread(entries: list, count: int | None) -> list:
 def select_pieces(profile: str) -> list[Piece]:
     """The ordered piece list of a profile."""
     if profile not in PROFILES:
-        from ditto2.errors import InputError
-
         raise InputError(f"unknown dataset profile {profile!r} (expected one of {sorted(PROFILES)})")
     entries = _corpus_entries()
     chorales = _chorale_paths()

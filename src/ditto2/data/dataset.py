@@ -14,6 +14,7 @@ import torch
 
 from ditto2.data import shards
 from ditto2.data.text_cache import load_caption_embeddings
+from ditto2.errors import InputError
 
 DEFAULT_FIELDS = ("mel",)
 
@@ -24,8 +25,6 @@ def _load(path: Path, fields: tuple[str, ...]) -> dict[str, np.ndarray]:
         data["text"] = load_caption_embeddings(path)
     missing = set(fields) - set(data)
     if missing:
-        from ditto2.errors import InputError
-
         raise InputError(f"shard {path} has no field(s) {sorted(missing)}")
     return data
 

@@ -22,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ditto2.config import JsonConfig
 from ditto2.diffusion.edm import karras_sigmas
 from ditto2.diffusion.samplers import sample_heun
 from ditto2.errors import InputError
+from ditto2.fileio import atomic_path
 
 SHARD = 16            # trajectories per shard file
 SEED_BASE = 1_000_000  # x_T seeds of the bank: far from the seeds validation and users draw (0, 1, ...)
@@ -118,10 +120,6 @@ class TrajectoryBank:
               progress: bool = True) -> TrajectoryBank:
         """Solve the missing shards (seeded by their index, so a resumed build equals an uninterrupted one),
         then load all of them."""
-        from tqdm import tqdm
-
-        from ditto2.fileio import atomic_path
-
         levels = stored_levels(teacher, config.finest)
         shards = -(-config.size // SHARD)
         missing = [i for i in range(shards) if not (folder / f"shard-{i:05d}.npz").is_file()]

@@ -10,9 +10,11 @@ from tqdm import tqdm
 
 from ditto2.audio.vocoder import GriffinLim
 from ditto2.data.dataset import ClipDataset
+from ditto2.distill import sample_student
 from ditto2.eval import quality
 from ditto2.fileio import write_json
 from ditto2.models import Teacher, load_student_for
+from ditto2.plots import plot_mel_grid
 
 
 def _held_out(data: str, split: str, n: int, seed: int) -> dict:
@@ -50,8 +52,6 @@ def generated_mels(teacher: Teacher, n: int, seed: int, steps: int, text=None, c
 @torch.no_grad()
 def student_mels(teacher: Teacher, student, n: int, seed: int, steps: int) -> torch.Tensor:
     """Unconditional k-step decodes of the student from the same x_T as the teacher's unconditional set."""
-    from ditto2.distill import sample_student
-
     mels = []
     for k in tqdm(range(n), desc=f"{student.method} {steps}-step", unit="clip", leave=False):
         z = sample_student(student, teacher.initial_noise([seed + k]), steps, seeds=[seed + k])
@@ -104,8 +104,6 @@ def gate_lines(gate: dict[str, list[str]]) -> list[str]:
 
 
 def _write(out_dir: Path, scores, gate, uncond, cond, real, teacher: Teacher, n: int, steps: int, cfg: float) -> None:
-    from ditto2.plots import plot_mel_grid
-
     table = quality.TABLE_HEADER + "\n" + "\n".join(s.row() for s in scores)
     verdict = "Quality gate (quality.gate_misses):\n" + "\n".join(gate_lines(gate))
     info = {"teacher": teacher.info, "clips_per_set": n, "steps": steps, "cfg": cfg,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ditto2.distill.student import METHODS as STUDENT_METHODS
 from ditto2.errors import InputError, MissingResourceError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 AUTOENCODER_FILE = "autoencoder.safetensors"
 TEACHER_FILE = "teacher.safetensors"
-STUDENT_METHODS = ("cd", "ctd")
 CLAP_KINDS = ("control", "eval")  # control steers generation; eval only scores it (docs/text-control.md)
 
 

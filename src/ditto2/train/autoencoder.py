@@ -9,7 +9,8 @@ import torch
 
 from ditto2.audio import mel as M
 from ditto2.diffusion.autoencoder import AutoencoderConfig, MelAutoencoder, latent_stats
-from ditto2.train.data import SplitArrays, crop_batches
+from ditto2.data.arrays import SplitArrays
+from ditto2.train.data import crop_batches
 
 NEPER_DB = 20 / np.log(10)  # dB per natural-log unit of magnitude
 DB_PER_UNIT = (M.LN_CEIL - M.LN_FLOOR) / 2 * NEPER_DB  # dB per unit of the normalised mel

@@ -20,7 +20,7 @@ from ditto2.clap.evaluate import evaluate, split_metas
 from ditto2.clap.model import ClapConfig, ClapModel, contrastive_loss
 from ditto2.clap.text_cache import CaptionEmbeddings
 from ditto2.errors import InputError
-from ditto2.train.data import SplitArrays
+from ditto2.data.arrays import SplitArrays
 
 
 @dataclasses.dataclass

@@ -13,8 +13,6 @@ import torch
 from ditto2.data.arrays import SplitArrays
 from ditto2.errors import InputError
 
-__all__ = ["SplitArrays", "crop_batches", "split_latents"]
-
 
 def crop_batches(arrays: SplitArrays, batch_size: int, crop: int, seed: int, rank: int, start: int,
                  align: int = 1, text: bool = False, frames_of=None):

@@ -26,7 +26,8 @@ from ditto2.errors import InputError
 from ditto2.models import Teacher
 from ditto2.models.teacher import check_autoencoder
 from ditto2.release import file_digest
-from ditto2.train.data import SplitArrays, split_latents
+from ditto2.data.arrays import SplitArrays
+from ditto2.train.data import split_latents
 from ditto2.train.teacher import latent_batches
 
 OBJECTIVES = {"cd": CDConfig, "ctd": CTDConfig}

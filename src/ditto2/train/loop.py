@@ -22,7 +22,7 @@ import torch
 
 from ditto2.errors import InputError
 from ditto2.precision import PRECISIONS, autocast_for
-from ditto2.release import load_release
+from ditto2.release import load_release, read_meta
 from ditto2.train import checkpoint as ckpt
 
 LAST = "last.safetensors"
@@ -155,6 +155,15 @@ def _wrap_ddp(model, dev, dist):
     return torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
 
 
+def _check_release_kind(path, model) -> None:
+    """A warm start from a release of another kind (a teacher for a student run, ...) fails by name, not by a
+    state-dict mismatch."""
+    key = getattr(model, "RELEASE_KEY", "")
+    config = read_meta(path).get("config", {})
+    if key and key not in config:
+        raise InputError(f"--init {path} is not a {key} release (its header holds {sorted(config)})")
+
+
 def _restore(run_dir: Path, model, ema, optimizer, init) -> RunState:
     """Resume from run_dir/last (full state), else warm-start from ``init`` (release weights)."""
     last = run_dir / LAST
@@ -163,6 +172,7 @@ def _restore(run_dir: Path, model, ema, optimizer, init) -> RunState:
         extra = meta["extra"]
         return RunState(meta["step"], extra.get("hours", 0.0), extra.get("warm_from", 0))
     if init:
+        _check_release_kind(init, model)
         meta = load_release(init, model)
         ema.load_state_dict(model.state_dict())
         info = meta.get("info", {})

@@ -13,7 +13,8 @@ from ditto2.diffusion.networks import UNet2DConfig
 from ditto2.diffusion.samplers import sample_heun
 from ditto2.errors import InputError
 from ditto2.release import file_digest
-from ditto2.train.data import SplitArrays, crop_batches, split_latents
+from ditto2.data.arrays import SplitArrays
+from ditto2.train.data import crop_batches, split_latents
 
 VAL_SIGMAS = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
