@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ditto2.audio import mel as M
 from ditto2.audio.vocoder import GriffinLim, Vocoder
@@ -277,8 +278,6 @@ class Pipeline:
 
     @staticmethod
     def _optimise(render, desc: str, sigma: float, x_T, controls, config, callback, progress, moments=None):
-        from tqdm import tqdm
-
         with tqdm(total=config.steps, desc=desc, unit="step", disable=not progress) as bar:
             def on_step(step: int, record: dict) -> None:
                 bar.set_postfix(loss=f"{min(record['loss']):.4f}", refresh=False)
@@ -287,8 +286,12 @@ class Pipeline:
                 if callback is not None:
                     callback(step, record)
 
-            return optimise_noise(x_T, render, lambda mel: total_loss(controls, mel), config,
-                                  sigma=sigma, callback=on_step, moments=moments)
+            result = optimise_noise(x_T, render, lambda mel: total_loss(controls, mel), config,
+                                    sigma=sigma, callback=on_step, moments=moments)
+            if result.steps_run < config.steps:  # stopped within the tolerance: the bar ends full, and says so
+                bar.total = bar.n = result.steps_run
+                bar.set_description(f"{desc}, within tolerance", refresh=False)
+            return result
 
     @staticmethod
     def assemble(controls: Sequence[Control], wave: np.ndarray) -> np.ndarray:
