@@ -3,9 +3,7 @@
 # defaults, beside the DITTO and teacher rows of runs/bench-g-* (same folders, settings checked). Training stopped.
 set -euo pipefail
 cd /work/main
-TRAIN=$(pgrep -f "ditto2 distill" | head -1 || true)
-[ -n "$TRAIN" ] && kill -STOP "$TRAIN"
-trap '[ -n "$TRAIN" ] && kill -CONT "$TRAIN"' EXIT
+source scripts/campaigns/pause-training.sh
 M=runs/models-h8625
 .venv/bin/ditto2 bench --models $M --tasks intensity --targets fresh -n 6 --out runs/bench-h2-int --precision auto \
   --conditions none-teacher,ditto,none-ctd-k2,ditto2-ctd-k1 > runs/bench-h2-int.log 2>&1

@@ -3,8 +3,6 @@
 # ones), with the uncontrolled row; training stopped for the timings.
 set -euo pipefail
 cd /work/main
-TRAIN=$(pgrep -f "ditto2 distill" | head -1 || true)
-[ -n "$TRAIN" ] && kill -STOP "$TRAIN"
-trap '[ -n "$TRAIN" ] && kill -CONT "$TRAIN"' EXIT
+source scripts/campaigns/pause-training.sh
 .venv/bin/ditto2 bench --tasks intensity --targets fresh -n 12 --out runs/bench-h4-int --precision auto \
   --conditions none-ctd-k2,ditto2-ctd-k1 > runs/bench-h4-int.log 2>&1

@@ -4,9 +4,7 @@
 set -euo pipefail
 cd /work/main
 B=.venv/bin
-TRAIN=$(pgrep -f "ditto2 distill" | head -1 || true)
-[ -n "$TRAIN" ] && kill -STOP "$TRAIN"
-trap '[ -n "$TRAIN" ] && kill -CONT "$TRAIN"' EXIT
+source scripts/campaigns/pause-training.sh
 $B/python bench/time_generate.py --reps 5 > runs/time-h.txt 2>runs/time-h.err
 $B/ditto2 bench --tasks intensity --targets fresh -n 2 --out runs/bench-h-time \
   --conditions ditto,ditto2-ctd-k1 > runs/bench-h-time.log 2>&1
