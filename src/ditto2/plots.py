@@ -9,7 +9,7 @@ from ditto2.audio import mel as M
 from ditto2.fileio import atomic_path
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,7 +20,7 @@ def _pyplot():
 
 def save_figure(fig, path) -> Path:
     """Write a figure atomically (format from the extension) and close it."""
-    plt = _pyplot()
+    plt = pyplot()
     fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -31,7 +31,7 @@ def save_figure(fig, path) -> Path:
 
 def plot_mel_grid(mels, path, titles=None, melody=None, columns: int = 2) -> Path:
     """Save a grid of (80, T) normalised mels; ``melody`` is an optional list of per-frame MIDI pitches."""
-    plt = _pyplot()
+    plt = pyplot()
     mels = [np.asarray(m, dtype=np.float32) for m in mels]
     columns = max(1, min(columns, len(mels)))
     rows = int(np.ceil(len(mels) / columns))
@@ -63,7 +63,7 @@ def _overlay_melody(ax, pitch: np.ndarray, centres: np.ndarray) -> None:
 
 def plot_curves(records: list[dict], path, keys=None, title: str = "") -> Path:
     """Training curves from a run's log records (loss and every val_* metric against step)."""
-    plt = _pyplot()
+    plt = pyplot()
     keys = keys or ["loss"] + sorted({k for r in records for k in r if k.startswith("val_")})
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3), squeeze=False)
     for ax, key in zip(axes[0], keys):
@@ -84,7 +84,7 @@ def plot_control_targets(path, title: str = "", intensity=None, melody=None, str
     intensity: two (T,) dB curves; melody: two (T,) pitch-class lines (-1 = none, not drawn);
     structure: two (N, N) SSMs side by side.
     """
-    plt = _pyplot()
+    plt = pyplot()
     panels = [(k, v) for k, v in (("intensity", intensity), ("melody", melody)) if v is not None]
     columns = len(panels) + (2 if structure is not None else 0)
     fig, axes = plt.subplots(1, max(columns, 1), figsize=(4.2 * max(columns, 1), 3.2), squeeze=False)

@@ -96,9 +96,9 @@ def measure(paths, models_dir=None) -> list[dict]:
 
 def plot_generation(result, controls, path, titles) -> Path:
     """One row per candidate: the mel, then each control's target against the decoded mel's feature."""
-    from ditto2.plots import _pyplot, save_figure
+    from ditto2.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     panels = [c for c in controls if c.has_panel()]
     rows, cols = len(result.audio), 1 + len(panels) + bool(result.history)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.6 * rows), squeeze=False)

@@ -9,9 +9,9 @@ from ditto2.bench.targets import METRICS_OF_TASK
 
 
 def plot_tradeoff(result: dict, path) -> Path:
-    from ditto2.plots import _pyplot, save_figure
+    from ditto2.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     tasks = list(dict.fromkeys(r["task"] for r in result["rows"]))
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False)
     for ax, task in zip(axes[0], tasks):

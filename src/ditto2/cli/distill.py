@@ -1,7 +1,7 @@
 """``ditto2 distill --method cd|ctd``: distil the teacher into a fast student (resumable like every run)."""
 from __future__ import annotations
 
-from ditto2.cli.train import _loop_args, _loop_config
+from ditto2.cli.train import _loop_args, _loop_config, run_task
 from ditto2.models import AUTOENCODER_FILE, TEACHER_FILE, WEIGHTS_DIR
 from ditto2.train.loop import LoopConfig
 
@@ -59,7 +59,6 @@ def _trajectory_config(args):
 
 def cmd_distill(args) -> None:
     from ditto2.distill.losses import CDConfig, CTDConfig
-    from ditto2.train import loop
     from ditto2.train.distill import DistillTask
 
     cfg = _loop_config(args, DISTILL_LOOP)
@@ -70,6 +69,4 @@ def cmd_distill(args) -> None:
     task = DistillTask(args.data, args.teacher, args.autoencoder, method=args.method, objective=objective,
                        guidance=args.guidance, crop=args.crop, cond_dropout=args.cond_dropout,
                        trajectories=_trajectory_config(args))
-    record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
-    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
-          f"{args.run}/best.safetensors (best validation)")
+    run_task(task, args, cfg)

@@ -48,6 +48,18 @@ def add_commands(sub) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=cmd_run)
 
+    v = ev.add_parser("vocoder", help="vocoders against the original audio of held-out clips (LSD, attacks, speed)",
+                      description="Resynthesise the mels of held-out clips with each vocoder and compare with the "
+                                  "original audio: multi-resolution log-spectral distance (STFT sizes other than "
+                                  "the mel's), attacks kept, seconds per clip. docs/vocoder.md")
+    v.add_argument("--data", default="data/full", help="dataset whose split keeps its audio (default data/full)")
+    v.add_argument("--split", default="test", help="held-out split (default test)")
+    v.add_argument("-n", type=int, default=64, help="clips (default 64)")
+    v.add_argument("--weights", default=None, help="neural vocoder release (default: the shipped one, if any)")
+    v.add_argument("--out", default="docs/img/vocoder", help="folder for vocoders.json and vocoders.png")
+    v.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    v.set_defaults(func=cmd_vocoder)
+
     g = ev.add_parser("reference", help="reference figures: FAD floor/vocoder/ceilings, melody, intensity, "
                                         "structure, context and seam baselines of real clips")
     g.add_argument("--data", default="data/full", help="dataset with test and validation audio")
@@ -60,6 +72,30 @@ def add_commands(sub) -> None:
     g.add_argument("--out", default="docs/img/reference", help="folder for reference.json and reference.md")
     g.add_argument("--seed", type=int, default=0)
     g.set_defaults(func=cmd_reference)
+
+
+def cmd_vocoder(args) -> None:
+    import torch
+
+    from ditto2.audio.neural_vocoder import NeuralVocoder
+    from ditto2.audio.vocoder import GriffinLim
+    from ditto2.errors import InputError
+    from ditto2.eval.vocoders import evaluate_vocoders
+    from ditto2.models import load_vocoder
+
+    if args.n < 1:
+        raise InputError(f"-n must be at least 1, got {args.n}")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    neural = NeuralVocoder.from_pretrained(args.weights) if args.weights else load_vocoder("neural")
+    figures = evaluate_vocoders({"griffinlim": GriffinLim(), "neural": neural}, args.data, args.split, args.n, args.out)
+    for name in ("griffinlim", "neural"):
+        f = figures[name]
+        print(f"{name}: LSD {f['lsd']:.2f} dB (" + ", ".join(f"{k[4:]}: {v:.2f}" for k, v in f.items()
+                                                       if k.startswith("lsd_")) +
+              f"), attacks kept {f['attacks_kept_median']:.2f}x, {f['seconds_median'] * 1000:.0f} ms per clip")
+    print(f"neural / Griffin-Lim LSD: {figures['neural']['lsd'] / figures['griffinlim']['lsd']:.2f}; "
+          f"wrote {args.out}/vocoders.json, vocoders.png")
 
 
 def cmd_quality(args) -> None:
@@ -104,9 +140,8 @@ def cmd_fad(args) -> None:
     import json
 
     from ditto2.eval.fad import fad
-    from ditto2.fileio import write_json
-
     from ditto2.eval.reference import make_embedder
+    from ditto2.fileio import write_json
 
     embedder = make_embedder(args.embedder, args.seed)
     result = fad(args.reference, args.evaluated, embedder, with_inf=args.inf, seed=args.seed).to_dict()

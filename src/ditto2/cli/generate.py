@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import re
 from pathlib import Path
 
+from ditto2.cli.sample import add_vocoder_arg
 from ditto2.errors import InputError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -21,14 +23,39 @@ EPILOG = """examples:
 """
 
 
+DESCRIPTION = ("Find the initial noise whose decoded music meets the targets, then decode it. Targets combine "
+               "(weighted sum). Writes OUT.wav and OUT.json (the targets and settings, which `ditto2 eval run` "
+               "scores).")
+
+
 def add_commands(sub) -> None:
     import argparse
 
     p = sub.add_parser("generate", help="generate music that follows targets (DITTO-2 noise optimisation)",
-                       description="Find the initial noise whose decoded music meets the targets, then decode it. "
-                                   "Targets combine (weighted sum). Writes OUT.wav and OUT.json (the targets and "
-                                   "settings, which `ditto2 eval run` scores).",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    p.set_defaults(func=cmd_generate)
+
+
+class _RaisingParser:
+    """Mixin: argparse errors raise InputError (one line) instead of printing usage and exiting."""
+
+    def error(self, message):
+        raise InputError(message)
+
+
+def generate_parser():
+    """A stand-alone ``generate`` parser whose errors raise InputError: the studio parses the arguments its page
+    builds with it, so the page and the command line check their input in one place."""
+    import argparse
+
+    parser = type("GenerateParser", (_RaisingParser, argparse.ArgumentParser), {})(prog="ditto2 generate",
+                                                                                  description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(p) -> None:
     p.add_argument("-o", "--out", required=True, help="output audio (.wav/.flac/.ogg); --batch N writes OUT_0 ...")
     g = p.add_argument_group("engine")
     g.add_argument("--method", choices=("ditto2", "ditto", "none"), default="ditto2",
@@ -63,6 +90,7 @@ def add_commands(sub) -> None:
                                                                "chains outpainting")
     g.add_argument("--init", default=None, metavar="FILE", help="start from the DDIM inversion of this audio")
     g.add_argument("--models", default=None, help="folder with the model weights (default: shipped)")
+    add_vocoder_arg(g)
     c = p.add_argument_group("targets")
     c.add_argument("--intensity", default=None, metavar="DB,DB,...|FILE.json",
                    help="loudness curve in dB re full scale, values spread evenly over the clip")
@@ -87,7 +115,6 @@ def add_commands(sub) -> None:
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     # "-40,-20" is a value, not an option: argparse only knows plain negative numbers.
     p._negative_number_matcher = re.compile(r"^-\.?\d")
-    p.set_defaults(func=cmd_generate)
 
 
 def parse_weights(text: str | None) -> dict[str, float]:
@@ -209,13 +236,19 @@ def _paint_controls(args) -> list:
 
 
 def cmd_generate(args) -> None:
-    from ditto2.cli.sample import output_paths
     from ditto2.pipeline import Pipeline
-    from ditto2.report import write_generation
 
+    check_args(args)  # before the models load
+    generated = run_generate(args, Pipeline.from_pretrained(args.models, vocoder=args.vocoder))
+    print("wrote " + ", ".join(map(str, generated.files)))
+
+
+def check_args(args) -> None:
+    """The checks of the output and plain-number flags (before any model is loaded)."""
+    from ditto2.cli.sample import output_paths
     from ditto2.distill.samplers import check_steps
 
-    paths = output_paths(args.out, args.batch if args.batch >= 1 else 1)
+    output_paths(args.out, args.batch if args.batch >= 1 else 1)
     if args.decode_steps is not None:
         with flag("--decode-steps"):
             check_steps(args.decode_steps)
@@ -226,20 +259,36 @@ def cmd_generate(args) -> None:
     for name, value in (("--lr", args.lr), ("--norm-prior", args.norm_prior), ("--seconds", args.seconds)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise InputError(f"{name} must be a finite non-negative number, got {value}")
+
+
+@dataclasses.dataclass
+class Generated:
+    files: list[Path]   # the audio written, one per candidate (each with its .json sidecar)
+    result: object      # the pipeline's GenerationResult
+    controls: list      # the controls it followed
+
+
+def run_generate(args, pipe, callback=None) -> Generated:
+    """``ditto2 generate`` with parsed ``args`` on a loaded ``Pipeline``. ``callback(step, record)`` is called after
+    each optimisation step (the studio's live progress)."""
+    from ditto2.cli.sample import output_paths
+    from ditto2.report import write_generation
+
+    check_args(args)
+    paths = output_paths(args.out, args.batch if args.batch >= 1 else 1)
     controls = build_controls(args)
     init = None
     if args.init is not None:
         from ditto2.controls.paint import reference_wave
 
         init = reference_wave(args.init, "--init")
-    pipe = Pipeline.from_pretrained(args.models)
     kwargs = dict(method=args.method, model=args.model, seed=args.seed, batch=args.batch, opt_steps=args.opt_steps,
                   lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior,
                   refine_steps=args.refine_steps, early_stop=not args.full_steps,
-                  precision=args.precision, init=init, progress=not args.quiet)
+                  precision=args.precision, init=init, callback=callback, progress=not args.quiet)
     if args.seconds is not None:
         result = pipe.generate_long(args.seconds, controls, overlap_s=args.overlap, **kwargs)
     else:
         result = pipe.generate(controls, **kwargs)
-    written = write_generation(result, controls, paths, report=args.report, plot=args.plot, models_dir=args.models)
-    print("wrote " + ", ".join(map(str, written)))
+    files = write_generation(result, controls, paths, report=args.report, plot=args.plot, models_dir=args.models)
+    return Generated(files, result, controls)

@@ -21,7 +21,15 @@ def add_commands(sub) -> None:
     p.add_argument("--sampler", default="heun", help="heun (default) or euler (= deterministic DDIM)")
     p.add_argument("--models", default=None, help="folder with autoencoder/teacher weights (default: shipped)")
     p.add_argument("--plot", default=None, help="also save the mels as an image")
+    add_vocoder_arg(p)
     p.set_defaults(func=cmd_sample)
+
+
+def add_vocoder_arg(parser) -> None:
+    from ditto2.audio import DEFAULT_VOCODER, VOCODERS
+
+    parser.add_argument("--vocoder", choices=VOCODERS, default=None,
+                        help=f"mel -> waveform: the trained neural vocoder or Griffin-Lim (default {DEFAULT_VOCODER})")
 
 
 def output_paths(out: str, n: int) -> list[Path]:
@@ -36,13 +44,13 @@ def cmd_sample(args) -> None:
     from tqdm import tqdm
 
     from ditto2.audio.io import write_audio
-    from ditto2.audio.vocoder import GriffinLim
-    from ditto2.models import Teacher
+    from ditto2.models import Teacher, load_vocoder
 
     if args.n < 1:
         raise InputError(f"-n must be at least 1, got {args.n}")
     paths = output_paths(args.out, args.n)
     teacher = Teacher.load(args.models)
+    vocoder = load_vocoder(args.vocoder, args.models)
     text = None
     if args.text is not None:
         from ditto2.text.encoder import encode_texts
@@ -56,7 +64,7 @@ def cmd_sample(args) -> None:
             mel = teacher.sample(x_T, args.steps, args.sampler, text, args.cfg, callback=lambda *a: bar.update())
         else:
             mel = _student_mel(teacher, args, x_T, seeds, text, bar)
-        audio = GriffinLim()(mel)
+        audio = vocoder(mel)
     for path, clip in zip(paths, audio):
         write_audio(path, clip)
     if args.plot:

@@ -45,12 +45,25 @@ def _loop_config(args, defaults: LoopConfig) -> LoopConfig:
                                precision=args.precision)
 
 
+def run_task(task, args, cfg: LoopConfig) -> dict:
+    """Train (or resume) ``task`` in ``args.run``; returns the loop's final record."""
+    from ditto2.train import loop
+
+    record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
+    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
+          f"{args.run}/best.safetensors (best validation)")
+    return record
+
+
 AE_LOOP = LoopConfig(steps=3000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, ckpt_every=250, val_every=250,
                      sample_every=1000)
 TEACHER_LOOP = LoopConfig(steps=100000, batch_size=8, lr=5e-4, warmup=500, ema_decay=0.999, ckpt_every=250,
                           val_every=500, sample_every=2000)
 CLAP_LOOP = LoopConfig(steps=15000, batch_size=64, lr=1e-3, warmup=300, weight_decay=0.01, ema_decay=0.998,
                        ckpt_every=250, val_every=1000, sample_every=0)
+
+VOCODER_LOOP = LoopConfig(steps=200000, batch_size=16, lr=5e-4, warmup=200, ema_decay=0.999, ckpt_every=500,
+                          val_every=1000, sample_every=5000)
 
 
 def add_commands(sub) -> None:
@@ -108,6 +121,17 @@ def add_commands(sub) -> None:
     clap_eval.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     clap_eval.set_defaults(func=cmd_train_clap_eval)
 
+    voc = train.add_parser("vocoder", help="train the neural mel -> waveform vocoder",
+                           description="A ConvNeXt + inverse-STFT vocoder trained on rendered audio (a dataset that "
+                           "keeps the audio of its train split: `ditto2 data build --profile vocoder`). "
+                           "docs/vocoder.md")
+    voc.add_argument("--data", default="data/vocoder", help="dataset folder with train audio (default data/vocoder)")
+    voc.add_argument("--crop", type=int, default=64, help="mel frames per training crop (default 64)")
+    voc.add_argument("--dim", type=int, default=192, help="channels of the ConvNeXt stack (default 192)")
+    voc.add_argument("--blocks", type=int, default=8, help="ConvNeXt blocks (default 8)")
+    _loop_args(voc, VOCODER_LOOP)
+    voc.set_defaults(func=cmd_train_vocoder)
+
     curves = train.add_parser("plot", help="plot the training curves of a run")
     curves.add_argument("--run", required=True, help="run folder (with log.jsonl)")
     curves.add_argument("-o", "--out", default=None, help="image path (default RUN/curves.png)")
@@ -116,19 +140,15 @@ def add_commands(sub) -> None:
 
 
 def cmd_train_autoencoder(args) -> None:
-    from ditto2.train import loop
     from ditto2.train.autoencoder import AutoencoderTask
 
     cfg = _loop_config(args, AE_LOOP)
     cfg.validate()
     task = AutoencoderTask(args.data, crop=args.crop)
-    record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
-    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
-          f"{args.run}/best.safetensors (best validation)")
+    run_task(task, args, cfg)
 
 
 def cmd_train_teacher(args) -> None:
-    from ditto2.train import loop
     from ditto2.train.teacher import TeacherTask
 
     cfg = _loop_config(args, TEACHER_LOOP)
@@ -136,9 +156,18 @@ def cmd_train_teacher(args) -> None:
     network = default_network() | ({"global_level": True} if args.global_level else {})
     task = TeacherTask(args.data, args.autoencoder, network=network, edm=_teacher_edm(args), crop=args.crop,
                        cond_dropout=args.cond_dropout)
-    record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
-    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
-          f"{args.run}/best.safetensors (best validation)")
+    run_task(task, args, cfg)
+
+
+def cmd_train_vocoder(args) -> None:
+    from ditto2.audio.neural_vocoder import VocoderConfig
+    from ditto2.train.vocoder import VocoderTask
+
+    cfg = _loop_config(args, VOCODER_LOOP)
+    cfg.validate()
+    model = VocoderConfig(dim=args.dim, hidden=3 * args.dim, blocks=args.blocks)
+    task = VocoderTask(args.data, model=model, crop=args.crop)
+    run_task(task, args, cfg)
 
 
 def _teacher_edm(args):
@@ -152,7 +181,6 @@ def cmd_train_clap(args) -> None:
     from ditto2.clap.evaluate import evaluate_split
     from ditto2.clap.model import default_config
     from ditto2.fileio import write_json
-    from ditto2.train import loop
     from ditto2.train.clap import ClapTask
 
     cfg = _loop_config(args, CLAP_LOOP)
@@ -161,9 +189,7 @@ def cmd_train_clap(args) -> None:
                     caption_seed=args.caption_seed)
     if not args.quiet:
         print(f"{task.unique_captions} distinct training captions ({task.text.encoded} newly embedded)")
-    record = loop.run(task, args.run, cfg, init=args.init, device=args.device, progress=not args.quiet)
-    print(f"{args.run}: step {record['step']}; weights in {args.run}/release.safetensors (last), "
-          f"{args.run}/best.safetensors (best validation)")
+    record = run_task(task, args, cfg)
     if not args.no_test:
         from ditto2.clap import ClapModel
 

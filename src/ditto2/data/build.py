@@ -46,6 +46,11 @@ class ShardTask:
     name: str
     split: str
     pieces: tuple[Piece, ...]
+    keep_audio: bool = False   # keep the rendered audio of every split, not only the held-out ones
+
+
+# Profiles whose every split keeps its audio: the vocoder trains on waveforms (docs/vocoder.md).
+KEEP_ALL_AUDIO = ("vocoder",)
 
 
 def plan_shards(pieces: list, per_shard: int) -> list[ShardTask]:
@@ -105,7 +110,7 @@ def build_shard(task: ShardTask, record, out: Path) -> dict:
             columns["melody_pitch"].append(piece_clips.melody_pitch[k])
             columns["captions"].append(caps)
             columns["meta"].append(json.dumps({**meta, "clip": k, "start": float(piece_clips.starts[k])}))
-    arrays = _shard_arrays(columns, keep_audio=task.split in HELD_OUT)
+    arrays = _shard_arrays(columns, keep_audio=task.keep_audio or task.split in HELD_OUT)
     arrays["skipped"] = np.array(skipped, dtype=str)
     shards.write_shard(out / task.name, arrays)
     return {"file": task.name, "clips": len(columns["meta"]), "skipped": skipped}
@@ -164,6 +169,8 @@ def build_dataset(out: str | Path, config: BuildConfig, workers: int = 2, progre
     soundfont = str(find_soundfont(config.soundfont))
     check_resume(out, config.to_dict())
     tasks = plan_shards(select_pieces(config.profile), config.pieces_per_shard)
+    if config.profile in KEEP_ALL_AUDIO:
+        tasks = [dataclasses.replace(t, keep_audio=True) for t in tasks]
     seconds = run_tasks(out, tasks, CorpusRecorder(config, soundfont), workers, progress)
     return write_manifest(out, tasks, config.to_dict(), build_seconds=seconds)
 

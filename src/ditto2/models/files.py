@@ -14,6 +14,7 @@ from ditto2.errors import InputError, MissingResourceError
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 AUTOENCODER_FILE = "autoencoder.safetensors"
 TEACHER_FILE = "teacher.safetensors"
+VOCODER_FILE = "vocoder.safetensors"  # the neural vocoder (docs/vocoder.md); Griffin-Lim needs no weights
 CLAP_KINDS = ("control", "eval")  # control steers generation; eval only scores it (docs/text-control.md)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ditto2.audio import DEFAULT_VOCODER, VOCODERS
+from ditto2.audio.vocoder import GriffinLim, Vocoder
 from ditto2.clap.model import ClapModel
 from ditto2.distill.student import Student
-from ditto2.errors import MissingResourceError
-from ditto2.models.files import TEACHER_FILE, clap_file, student_file, weights_path
+from ditto2.errors import InputError, MissingResourceError
+from ditto2.models.files import TEACHER_FILE, VOCODER_FILE, clap_file, student_file, weights_path
 from ditto2.release import file_digest
 
 
@@ -35,3 +37,20 @@ def load_clap(kind: str = "control", directory: str | Path | None = None) -> Cla
         raise MissingResourceError(f"{exc}; the CLAP {kind} model comes from `ditto2 train clap` "
                                    "(docs/text-control.md)") from None
     return ClapModel.from_pretrained(path)
+
+
+def load_vocoder(name: str | None = None, directory: str | Path | None = None) -> Vocoder:
+    """The ``neural`` vocoder of a models folder (default: the shipped one) or ``griffinlim``; None: the default."""
+    name = name or DEFAULT_VOCODER
+    if name not in VOCODERS:
+        raise InputError(f"unknown vocoder {name!r}; expected one of {', '.join(VOCODERS)}")
+    if name == "griffinlim":
+        return GriffinLim()
+    from ditto2.audio.neural_vocoder import NeuralVocoder
+
+    try:
+        path = weights_path(VOCODER_FILE, directory)
+    except MissingResourceError as exc:
+        raise MissingResourceError(f"{exc}; the neural vocoder comes from `ditto2 train vocoder` "
+                                   "(docs/vocoder.md), or use --vocoder griffinlim") from None
+    return NeuralVocoder.from_pretrained(path)

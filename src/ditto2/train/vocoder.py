@@ -1,0 +1,106 @@
+"""``ditto2 train vocoder``: the neural mel -> waveform vocoder, on the rendered audio of a dataset that keeps it.
+
+Batches are aligned crops of a clip's stored mel and its audio (frame t of a clip is centred on sample 256 t,
+so a crop of frames [a, a + F) is the samples [256 a, 256 (a + F))); both come from ``crop_batches`` with the
+same (seed, rank, k), so a resumed run sees the batches of an uninterrupted one.
+
+Loss: an L1 distance of log-mels (the mel the vocoder is given, recomputed from its output) plus auraloss's
+multi-resolution STFT loss (spectral convergence + log-magnitude) at sizes around the mel's, which is what
+constrains phase: a waveform whose frames disagree in phase smears at every resolution but its own. No
+adversarial term yet (docs/vocoder.md). Validation: the multi-resolution LSD of resynthesised validation clips
+to the originals, beside Griffin-Lim's on the same clips.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ditto2.audio import mel as M
+from ditto2.audio.neural_vocoder import VocoderConfig, VocoderNet
+from ditto2.audio.vocoder import GriffinLim
+from ditto2.data.arrays import SplitArrays
+from ditto2.eval.spectral import log_spectral_distance
+from ditto2.train.data import crop_batches
+
+STFT_SIZES = (256, 512, 1024, 2048)
+INT16 = 32768.0
+
+
+@dataclasses.dataclass
+class VocoderTask:
+    data: str
+    model: VocoderConfig = dataclasses.field(default_factory=VocoderConfig)
+    crop: int = 64                 # mel frames per training crop (0.74 s)
+    mel_weight: float = 1.0
+    stft_weight: float = 1.0
+    val_clips: int = 8
+    name: str = "vocoder"
+
+    def __post_init__(self):
+        from auraloss.freq import MultiResolutionSTFTLoss
+
+        self.train = SplitArrays(self.data, "train", audio=True)
+        val = SplitArrays(self.data, "validation", audio=True, limit=self.val_clips)
+        self.val_mel = torch.from_numpy(val.mel.astype(np.float32))
+        self.val_audio = val.audio.astype(np.float32) / INT16
+        self.stft_loss = MultiResolutionSTFTLoss(fft_sizes=list(STFT_SIZES), hop_sizes=[s // 4 for s in STFT_SIZES],
+                                                 win_lengths=list(STFT_SIZES))
+        self._griffin_lim: dict | None = None
+
+    def build_model(self) -> VocoderNet:
+        return VocoderNet(self.model)
+
+    def config(self) -> dict:
+        return {"model": self.model.to_dict(), "crop": self.crop, "data": self.data, "mel_weight": self.mel_weight,
+                "stft_weight": self.stft_weight, "stft_sizes": list(STFT_SIZES)}
+
+    def batches(self, batch_size, seed, rank, world_size, start):
+        mels = crop_batches(self.train, batch_size, self.crop, seed, rank, start)
+        waves = crop_batches(self.train, batch_size, self.crop * M.HOP, seed, rank, start, align=M.HOP,
+                             frames_of=self.train.audio)
+        for mel, wave in zip(mels, waves):
+            yield {"mel": mel["mel"], "audio": wave["mel"] / INT16}
+
+    def loss(self, model, batch, generator):
+        wave = model(batch["mel"]).float()
+        target = batch["audio"]
+        mel_l1 = (M.denormalise(M.wave_to_mel(wave)) - M.denormalise(batch["mel"])).abs().mean()
+        stft = self.stft_loss(wave.unsqueeze(1), target.unsqueeze(1))
+        return self.mel_weight * mel_l1 + self.stft_weight * stft
+
+    def griffin_lim_lsd(self) -> dict:
+        """Griffin-Lim's LSD on the validation clips (computed once: the baseline the vocoder must beat)."""
+        if self._griffin_lim is None:
+            waves = GriffinLim()(self.val_mel).numpy()
+            self._griffin_lim = _mean_lsd(self.val_audio, waves)
+        return self._griffin_lim
+
+    @torch.no_grad()
+    def validate(self, ema) -> dict:
+        waves = torch.cat([ema(chunk).float() for chunk in self.val_mel.split(4)]).numpy()
+        neural = _mean_lsd(self.val_audio, waves)
+        baseline = self.griffin_lim_lsd()
+        return {"loss": neural["lsd"], **neural, "lsd_griffinlim": baseline["lsd"],
+                "lsd_ratio": neural["lsd"] / baseline["lsd"]}
+
+    @torch.no_grad()
+    def samples(self, ema, step: int, out_dir: Path) -> None:
+        from ditto2.plots import plot_mel_grid
+
+        real = self.val_mel[:2]
+        neural = M.wave_to_mel(ema(real).float())
+        griffin = M.wave_to_mel(GriffinLim()(real))
+        mels = [m for triple in zip(real, griffin, neural) for m in triple]
+        plot_mel_grid(mels, out_dir / f"vocoder-{step:07d}.png", titles=["real", "Griffin-Lim", "neural"] * 2,
+                      columns=3)
+
+    def release(self, ema, path: Path, info: dict) -> None:
+        ema.save_pretrained(path, info, beside={"vocoder_training": self.config()})
+
+
+def _mean_lsd(references: np.ndarray, estimates: np.ndarray) -> dict:
+    per_clip = [log_spectral_distance(r, e) for r, e in zip(references, estimates)]
+    return {key: float(np.mean([c[key] for c in per_clip])) for key in per_clip[0]}

@@ -1,0 +1,131 @@
+"""The neural vocoder: its network, the log-spectral distance it is judged by, its training task and its commands."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from conftest import tone
+
+from ditto2.audio import mel as M
+from ditto2.audio.neural_vocoder import NeuralVocoder, VocoderConfig, VocoderNet
+from ditto2.audio.vocoder import GriffinLim
+from ditto2.cli import main
+from ditto2.errors import InputError, MissingResourceError
+from ditto2.eval.spectral import LSD_SIZES, log_spectral_distance
+
+TINY_VOCODER = VocoderConfig(dim=16, hidden=32, blocks=2)
+
+
+def test_network_maps_frames_to_hop_samples_and_round_trips_its_release(tmp_path):
+    torch.manual_seed(0)
+    net = VocoderNet(TINY_VOCODER)
+    mel = torch.rand(2, M.N_MELS, 40) * 2 - 1
+    wave = net(mel)
+    assert wave.shape == (2, 40 * M.HOP) and torch.isfinite(wave).all()
+    # Frames are independent beyond the receptive field: the first clip's output does not depend on the second.
+    assert torch.allclose(net(mel[:1])[0], wave[0], atol=1e-5)
+    net.save_pretrained(tmp_path / "v.safetensors", {"steps": 0})
+    loaded = NeuralVocoder.from_pretrained(tmp_path / "v.safetensors")
+    assert loaded.net.config == TINY_VOCODER
+    assert torch.allclose(loaded(mel), net(mel).clamp(-1, 1), atol=5e-3)  # fp16 weights
+    assert loaded(mel[0]).shape == (40 * M.HOP,)
+
+
+def test_log_spectral_distance_orders_resyntheses():
+    clean = tone([220, 330, 440], seconds=1.0)
+    rng = np.random.default_rng(0)
+    assert log_spectral_distance(clean, clean)["lsd"] == 0.0
+    slightly = log_spectral_distance(clean, clean + 1e-5 * rng.standard_normal(len(clean)))
+    noise = log_spectral_distance(clean, 0.1 * rng.standard_normal(len(clean)))
+    griffin = log_spectral_distance(clean, GriffinLim()(M.wave_to_mel(torch.from_numpy(clean))).numpy())
+    assert set(slightly) == {"lsd", *(f"lsd_{n}" for n in LSD_SIZES)}
+    assert 0 < slightly["lsd"] < griffin["lsd"] < noise["lsd"]
+
+
+@pytest.fixture(scope="module")
+def tiny_audio_dataset(tmp_path_factory):
+    """The tiny corpus built the way the vocoder profile is: every split keeps its audio."""
+    from ditto2.data import build
+
+    root = tmp_path_factory.mktemp("tiny-audio")
+    keep = build.KEEP_ALL_AUDIO
+    build.KEEP_ALL_AUDIO = ("tiny",)
+    try:
+        build.build_dataset(root, build.BuildConfig(profile="tiny", soundfont="timgm6mb"), workers=1, progress=False)
+    finally:
+        build.KEEP_ALL_AUDIO = keep
+    return root
+
+
+def test_a_split_without_audio_is_refused_by_name(tiny_dataset):
+    from ditto2.data.arrays import SplitArrays
+
+    with pytest.raises(InputError, match="keeps no audio"):
+        SplitArrays(tiny_dataset, "train", audio=True)
+    assert SplitArrays(tiny_dataset, "validation", audio=True).audio.dtype == np.int16
+
+
+def test_training_batches_align_mel_and_audio_and_the_loss_falls(tiny_audio_dataset, tmp_path, one_thread):
+    from ditto2.train import loop
+    from ditto2.train.vocoder import VocoderTask
+
+    task = VocoderTask(str(tiny_audio_dataset), model=TINY_VOCODER, crop=16, val_clips=2)
+    batch = next(task.batches(3, seed=0, rank=0, world_size=1, start=0))
+    assert batch["mel"].shape == (3, M.N_MELS, 16) and batch["audio"].shape == (3, 16 * M.HOP)
+    # The crop's audio is the stored mel's: recomputing the mel from it matches away from the crop's edges.
+    recomputed = M.wave_to_mel(batch["audio"])
+    assert (recomputed - batch["mel"])[..., 3:-3].abs().mean() < 0.02
+
+    model = task.build_model()
+    fixed = loop.LoopConfig(steps=1, batch_size=3)
+    before = task.loss(model, batch, None).item()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(30):
+        opt.zero_grad()
+        task.loss(model, batch, None).backward()
+        opt.step()
+    assert task.loss(model, batch, None).item() < 0.8 * before
+    figures = task.validate(model)
+    assert {"lsd", "lsd_griffinlim", "lsd_ratio"} <= set(figures) and figures["lsd_griffinlim"] > 0
+
+    record = loop.run(task, tmp_path / "run", dataclasses.replace(fixed, steps=2, log_every=1, ckpt_every=2,
+                                                                  val_every=2, sample_every=2), progress=False)
+    assert record["step"] == 2 and (tmp_path / "run" / "release.safetensors").is_file()
+    assert list((tmp_path / "run" / "samples").glob("vocoder-*.png"))
+
+
+def test_vocode_cli_with_either_vocoder(tmp_path):
+    import soundfile as sf
+
+    src = tmp_path / "in.wav"
+    sf.write(src, tone([262, 392], seconds=0.5), 22050)
+    assert main(["vocode", str(src), "-o", str(tmp_path / "gl.wav"), "--vocoder", "griffinlim"]) == 0
+    out, rate = sf.read(tmp_path / "gl.wav")
+    assert rate == 22050 and len(out) == (len(tone([262, 392], seconds=0.5)) // M.HOP) * M.HOP
+
+    models = tmp_path / "models"
+    models.mkdir()
+    assert main(["vocode", str(src), "-o", str(tmp_path / "n.wav"), "--vocoder", "neural", "--models",
+                 str(models)]) == 2  # no weights there: a one-line error naming the file
+    with pytest.raises(MissingResourceError, match="vocoder.safetensors"):
+        from ditto2.models import load_vocoder
+
+        load_vocoder("neural", models)
+    VocoderNet(TINY_VOCODER).save_pretrained(models / "vocoder.safetensors", {"steps": 0})
+    assert main(["vocode", str(src), "-o", str(tmp_path / "n.wav"), "--vocoder", "neural", "--models",
+                 str(models)]) == 0
+    assert sf.read(tmp_path / "n.wav")[0].shape == out.shape
+    assert main(["vocode", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.wav")]) == 2
+
+
+def test_eval_vocoder_scores_both_vocoders_on_held_out_audio(tiny_dataset, tmp_path):
+    import json
+
+    VocoderNet(TINY_VOCODER).save_pretrained(tmp_path / "v.safetensors", {"steps": 0})
+    assert main(["eval", "vocoder", "--data", str(tiny_dataset), "-n", "2", "--weights", str(tmp_path / "v.safetensors"),
+                 "--out", str(tmp_path / "eval")]) == 0
+    figures = json.loads((tmp_path / "eval" / "vocoders.json").read_text())
+    assert figures["clips"] == 2 and (tmp_path / "eval" / "vocoders.png").is_file()
+    # An untrained network is further from the original than Griffin-Lim: the distance tells them apart.
+    assert figures["neural"]["lsd"] > figures["griffinlim"]["lsd"] > 0
+    assert main(["eval", "vocoder", "--data", str(tiny_dataset), "-n", "0"]) == 2
