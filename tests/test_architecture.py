@@ -21,7 +21,7 @@ LAYERS = (
     ("report",),
     ("bench",),
     ("train",),
-    ("cli", "studio"),  # the studio runs the command line's generate: one place checks and runs a request
+    ("cli", "studio", "batch"),  # the studio runs the command line's generate: one place checks and runs a request
 )
 LAYER_OF = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 

@@ -264,3 +264,14 @@ def test_teacher_cli_takes_the_training_noise_levels(tiny_dataset, tmp_path):
                  "--val-every", "0", "--sample-every", "0", "--threads", "1"]) == 0
     edm = json.loads((run / "config.json").read_text())["task"]["edm"]
     assert (edm["p_mean"], edm["p_std"], edm["high_share"]) == (-0.5, 1.4, 0.25)
+
+
+def test_auto_precision_follows_the_measured_cpus():
+    from ditto2.precision import cpu_has_fast_bf16
+
+    amd = "vendor_id\t: AuthenticAMD\nflags\t\t: fpu avx512f avx512_bf16\n"
+    intel_avx512 = "vendor_id\t: GenuineIntel\nflags\t\t: fpu avx512f avx512_bf16\n"
+    intel_amx = "vendor_id\t: GenuineIntel\nflags\t\t: fpu avx512_bf16 amx_bf16 amx_tile\n"
+    assert cpu_has_fast_bf16(amd) and cpu_has_fast_bf16(intel_amx)
+    assert not cpu_has_fast_bf16(intel_avx512)  # measured slower in bf16 than in fp32
+    assert not cpu_has_fast_bf16("vendor_id\t: GenuineIntel\nflags\t\t: fpu avx2\n")

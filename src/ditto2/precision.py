@@ -15,14 +15,16 @@ from ditto2.errors import InputError
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
-def cpu_has_fast_bf16() -> bool:
-    """AMX tiles (Intel Xeon: the training step 1.9x faster) or AVX-512 BF16 dot products (AMD EPYC: a DITTO-2
-    step 1.8x faster, the CTD training step about 2x) make bf16 convolutions and matmuls pay (docs/benchmarks.md)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+def cpu_has_fast_bf16(cpuinfo: str | None = None) -> bool:
+    """Measured, per CPU (docs/benchmarks.md): AMX tiles (Intel Xeon: the training step 1.9x faster) and AMD's
+    AVX-512 BF16 (EPYC: a DITTO-2 step 1.8x faster, the CTD training step about 2x) make bf16 pay; an Intel Xeon
+    with AVX-512 BF16 but no AMX ran a DITTO-2 generation 1.2x *slower* in bf16 than in fp32."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+    return "amx_bf16" in cpuinfo or ("avx512_bf16" in cpuinfo and "AuthenticAMD" in cpuinfo)
 
 
 def resolve(precision: str, device: torch.device | str = "cpu") -> str:

@@ -8,7 +8,7 @@ from ditto2.errors import Ditto2Error
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ditto2.cli import bench, bench_text, data, distill, eval, generate, sample, studio, train, vocode
+    from ditto2.cli import batch, bench, bench_text, data, distill, eval, generate, sample, studio, train, vocode
 
     parser = argparse.ArgumentParser(prog="ditto2", description="Fast, controllable music generation (DITTO-2).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_commands(sub)
     vocode.add_commands(sub)
     studio.add_commands(sub)
+    batch.add_commands(sub)
     bench.add_commands(sub)
     bench_text.add_commands(sub)
     eval.add_commands(sub)
