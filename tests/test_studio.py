@@ -124,6 +124,16 @@ def test_the_page_in_a_real_browser(studio_url, tmp_path):
         assert href.endswith(".wav") and page.request.get(href).body()[:4] == b"RIFF"
         page.wait_for_selector("#result-plot img", timeout=30_000)  # drawn after the audio is out
         assert page.locator("#result-plot img").get_attribute("src").endswith(".png")
+        # A generated clip can be the next request's reference: inpaint a gap of it.
+        page.click("#reuse-inpaint")
+        page.get_by_role("tab", name="Inpaint / outpaint / loop").click()
+        page.wait_for_timeout(1500)  # with the curve emptied below, "done" proves the inpaint reference was set
+        page.get_by_role("tab", name="Intensity").click()
+        page.locator("#intensity textarea").fill("")
+        page.click("#generate")
+        page.wait_for_function("document.querySelector('#status').innerText.includes('done: inpaint;')"
+                               " || document.querySelector('#status').innerText.includes('error')", timeout=120_000)
+        assert "done" in page.locator("#status").inner_text(), page.locator("#status").inner_text()
         page.locator("#intensity textarea").fill("-30,loud")
         page.click("#generate")
         page.wait_for_function("document.querySelector('#status').innerText.includes('error')", timeout=60_000)

@@ -141,8 +141,13 @@ def build_page(service):
                                 interactive=False)
                 files = gr.File(label="downloads: audio, sidecars, plot, report", file_count="multiple",
                                 elem_id="downloads", interactive=False)
+                with gr.Row():  # a generated clip as the next request's reference
+                    reuse_inpaint = gr.Button("inpaint this result", elem_id="reuse-inpaint")
+                    reuse_outpaint = gr.Button("continue this result", elem_id="reuse-outpaint")
 
         intensity.change(_intensity_preview, intensity, preview)
+        reuse_inpaint.click(lambda path: path, audio, inpaint_file)
+        reuse_outpaint.click(lambda path: path, audio, outpaint_file)
         for trigger in (inpaint_file, gap_start, gap_end):
             trigger.change(_waveform_with_gap, [inpaint_file, gap_start, gap_end], gap_plot)
 
@@ -166,8 +171,8 @@ def build_page(service):
                 yield f"**error:** {exc}", None, None, None
                 return
             downloads = [*result.audio, *result.sidecars, *([result.report] if result.report else [])]
-            message = (f"done: {len(result.audio)} candidate(s), {result.steps} optimisation steps, "
-                       f"{result.seconds:.1f} s")
+            message = (f"done: {', '.join(result.targets) or 'uncontrolled'}; {len(result.audio)} candidate(s), "
+                       f"{result.steps} optimisation steps, {result.seconds:.1f} s")
             yield message, str(result.audio[0]), None, [str(p) for p in downloads]  # listen while the plot draws
             plot_path = service.plot()
             if plot_path is not None:

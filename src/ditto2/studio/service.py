@@ -13,6 +13,7 @@ a fresh folder per request.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 import time
@@ -71,6 +72,7 @@ class StudioResult:
     report: Path | None
     seconds: float          # wall time of the generation (queue wait excluded)
     steps: int              # optimisation steps run
+    targets: list[str]      # the controls the audio follows (from its sidecar)
 
 
 def check_field(name: str, value: str) -> str:
@@ -327,8 +329,10 @@ class StudioService:
         with self._lock:
             audio, seconds = self.generator.run(argv, on_step)
         report = out.with_name("report.json")
-        return StudioResult(audio=audio, sidecars=[a.with_suffix(".json") for a in audio],
-                            report=report if report.is_file() else None, seconds=seconds, steps=len(steps))
+        sidecars = [a.with_suffix(".json") for a in audio]
+        targets = list(json.loads(sidecars[0].read_text())["settings"].get("controls", {}))
+        return StudioResult(audio=audio, sidecars=sidecars, report=report if report.is_file() else None,
+                            seconds=seconds, steps=len(steps), targets=targets)
 
     def plot(self) -> Path | None:
         """The plot of the last generation (drawn after its audio is out: a third of a second the listener need
