@@ -163,3 +163,10 @@ def test_every_shipped_model_round_trips_through_its_release(kind, tmp_path):
     with pytest.raises(InputError, match=f"--init .* is not a {kind} release"):  # a training run's warm start
         _check_release_kind(other_path, model)
     _check_release_kind(path, model)
+
+
+def test_the_shipped_weights_stay_well_under_60_mb():
+    from ditto2.models import WEIGHTS_DIR
+
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.safetensors"))
+    assert total < 55e6, f"shipped weights total {total / 1e6:.1f} MB; the budget is well under 60 MB"

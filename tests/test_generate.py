@@ -416,6 +416,7 @@ def test_cli_inpaint_writes_the_context_files(tiny_models_dir, tmp_path, referen
     (["--structure", "abba"], "structure"),
     (["--inpaint", "REF", "--gap", "5:9"], "gap_end_s"),
     (["--inpaint", "REF", "--gap", "2-3"], "--gap"),
+    (["--inpaint", "REF", "--gap", "1:2", "--outpaint", "REF"], "not both"),
     (["--gap", "1:2"], "--gap"),
     (["--outpaint", "REF", "--overlap", "30"], "overlap"),
     (["--weights", "intensity=-1", "--intensity", "-20"], "--weights"),

@@ -216,6 +216,8 @@ def _paint_controls(args) -> list:
     from ditto2 import controls as C
     from ditto2.controls.paint import reference_wave
 
+    if args.inpaint is not None and args.outpaint is not None:
+        raise InputError("give either --inpaint or --outpaint, not both: each builds the output around its reference")
     if args.inpaint is not None:
         gap = parse_gap(args.gap)
         with flag("--inpaint"):
