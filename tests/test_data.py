@@ -153,3 +153,15 @@ def test_cli_errors_are_one_line(tmp_path):
 def test_cli_help_lists_subcommands():
     result = _cli("data", "build", "--help")
     assert result.returncode == 0 and "--tiny" in result.stdout and "--audio-dir" in result.stdout
+
+
+def test_a_build_checks_the_free_disk_first(tmp_path, monkeypatch):
+    import shutil
+
+    from ditto2.data import build
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=10**8))
+    with pytest.raises(InputError, match=r"needs about 3.0 GB more disk, 0.1 GB free"):
+        build.build_dataset(tmp_path / "full", build.BuildConfig(profile="full"), workers=1, progress=False)
+    build.check_free_disk(tmp_path / "tiny", "tiny")  # 50 MB fit in 100 MB

@@ -417,6 +417,8 @@ def test_cli_inpaint_writes_the_context_files(tiny_models_dir, tmp_path, referen
     (["--inpaint", "REF", "--gap", "5:9"], "gap_end_s"),
     (["--inpaint", "REF", "--gap", "2-3"], "--gap"),
     (["--inpaint", "REF", "--gap", "1:2", "--outpaint", "REF"], "not both"),
+    (["--seconds", "100000"], "over the limit of 600"),
+    (["--batch", "1000", "--intensity", "-20"], "--batch 1000 is over the limit"),
     (["--gap", "1:2"], "--gap"),
     (["--outpaint", "REF", "--overlap", "30"], "overlap"),
     (["--weights", "intensity=-1", "--intensity", "-20"], "--weights"),

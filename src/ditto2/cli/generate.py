@@ -11,6 +11,10 @@ from ditto2.cli.sample import add_vocoder_arg
 from ditto2.errors import InputError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+# The most work one command may ask for unless --no-limits: a typo such as --seconds 100000 would otherwise start
+# a day-long job (long form costs about a DITTO-2 generation per 5 s of audio; docs/reliability.md).
+LIMITS = {"--seconds": 600.0, "--batch": 64, "--opt-steps": 2000}
+LIMITS_HELP = ", ".join(f"{flag} {value:g}" for flag, value in LIMITS.items())
 EPILOG = """examples:
   ditto2 generate -o out/swell.wav --intensity "-45,-20,-45"
   ditto2 generate -o out/tune.wav --melody "C5 D5 E5:2 G5 E5 D5 C5:2" --decode-steps 4 --plot out/tune.png
@@ -89,6 +93,8 @@ def add_arguments(p) -> None:
     g.add_argument("--seconds", type=float, default=None, help="total length; longer than one clip (5.94 s) "
                                                                "chains outpainting")
     g.add_argument("--init", default=None, metavar="FILE", help="start from the DDIM inversion of this audio")
+    g.add_argument("--no-limits", action="store_true",
+                   help=f"lift the limits on the work one command may ask for ({LIMITS_HELP})")
     g.add_argument("--models", default=None, help="folder with the model weights (default: shipped)")
     add_vocoder_arg(g)
     c = p.add_argument_group("targets")
@@ -261,6 +267,12 @@ def check_args(args) -> None:
     for name, value in (("--lr", args.lr), ("--norm-prior", args.norm_prior), ("--seconds", args.seconds)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise InputError(f"{name} must be a finite non-negative number, got {value}")
+    if not args.no_limits:
+        for name, limit in LIMITS.items():
+            value = getattr(args, name[2:].replace("-", "_"))
+            if value is not None and value > limit:
+                raise InputError(f"{name} {value:g} is over the limit of {limit:g} for one command "
+                                 "(--no-limits lifts it)")
 
 
 @dataclasses.dataclass
