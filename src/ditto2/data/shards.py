@@ -20,6 +20,7 @@ that is what makes the build resumable. ``manifest.json`` lists the shards once 
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def read_shard(path: Path, fields=None) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             names = data.files if fields is None else [f for f in fields if f in data.files]
             return {name: data[name] for name in names}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a truncated .npz is a bad zip
         raise InputError(f"corrupt or unreadable shard {path}: {exc}") from None
 
 
