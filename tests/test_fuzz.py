@@ -129,3 +129,13 @@ def test_sidecars(tmp_path_factory, text):
 def test_non_finite_curves_are_refused(values):
     with pytest.raises(Ditto2Error):
         F.intensity_curve(values)
+
+
+@FUZZ
+@given(st.one_of(numbers.map(str), anything))
+def test_overlaps(text):
+    from ditto2.cli.generate import build_controls
+
+    args = ends_well(generate_parser().parse_args, ["-o", "x.wav", "--loop", "--overlap", text])
+    if args is not None:
+        ends_well(build_controls, args, name="--overlap")

@@ -13,8 +13,14 @@ from ditto2.errors import InputError
 from ditto2.features._checks import positive_int, real
 
 
+MAX_SECONDS = 86400.0  # a day: beyond it a frame count overflows long before any clip could be that long
+
+
 def _frames(seconds, name: str) -> int:
-    frames = M.seconds_to_frames(real(seconds, name, minimum=0.0, strict=True))
+    seconds = real(seconds, name, minimum=0.0, strict=True)
+    if seconds > MAX_SECONDS:
+        raise InputError(f"{name}: {seconds:g} s is longer than any clip could be")
+    frames = M.seconds_to_frames(seconds)
     if frames < 1:
         raise InputError(f"{name}: {seconds:g} s is shorter than one frame ({M.frames_to_seconds(1) * 1000:.1f} ms)")
     return frames
