@@ -40,9 +40,17 @@ def _kill_at_random(cmd: list[str], earliest: float, latest: float) -> float:
     return delay
 
 
+@pytest.fixture(scope="module")
+def own_dataset(tiny_dataset, tmp_path_factory):
+    """A copy of the session's tiny dataset: the runs here write latent caches beside it, which other tests count."""
+    import shutil
+
+    return shutil.copytree(tiny_dataset, tmp_path_factory.mktemp("own") / "tiny")
+
+
 @pytest.mark.parametrize("task", ["autoencoder", "teacher", "distill", "clap", "vocoder"])
-def test_a_killed_training_run_resumes_and_finishes(task, tiny_dataset, audio_dataset, tiny_models_dir, tmp_path):
-    data = audio_dataset if task == "vocoder" else tiny_dataset
+def test_a_killed_training_run_resumes_and_finishes(task, own_dataset, audio_dataset, tiny_models_dir, tmp_path):
+    data = audio_dataset if task == "vocoder" else own_dataset
     cmd = [sys.executable, str(WORKER), task, str(tmp_path / "run"), str(data), str(tiny_models_dir)]
     for _ in range(2):  # killed twice, at random moments of start-up or training
         _kill_at_random(cmd, 2.0, 9.0)
