@@ -32,7 +32,8 @@ def clap_file(kind: str) -> str:
 
 def shipped_files() -> list[str]:
     """Every file a complete models folder holds."""
-    return [AUTOENCODER_FILE, TEACHER_FILE, *map(student_file, STUDENT_METHODS), *map(clap_file, CLAP_KINDS)]
+    return [AUTOENCODER_FILE, TEACHER_FILE, *map(student_file, STUDENT_METHODS), *map(clap_file, CLAP_KINDS),
+            VOCODER_FILE]
 
 
 def weights_path(name: str, directory: str | Path | None = None) -> Path:
