@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from pathlib import Path
 
 sys.path.insert(0, "bench")
-from bench_studio import free_port
+from bench_studio import free_port, start_studio
 
 
 def main() -> None:
@@ -25,15 +24,8 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "ditto2.cli", "studio", "--port", str(port), "--workdir",
-                               tempfile.mkdtemp(prefix="ditto2-studio-")])
+    server = start_studio(port, Path(tempfile.mkdtemp(prefix="ditto2-studio-")), None, threads=2)
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=shutil.which("chromium"), headless=True,
                                          args=["--no-sandbox"])

@@ -30,6 +30,21 @@ def tiny_dataset(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="session")
+def tiny_audio_dataset(tmp_path_factory):
+    """The tiny corpus built the way the vocoder profile is: every split keeps its audio."""
+    from ditto2.data import build
+
+    root = tmp_path_factory.mktemp("tiny-audio")
+    keep = build.KEEP_ALL_AUDIO
+    build.KEEP_ALL_AUDIO = ("tiny",)
+    try:
+        build.build_dataset(root, build.BuildConfig(profile="tiny", soundfont="timgm6mb"), workers=1, progress=False)
+    finally:
+        build.KEEP_ALL_AUDIO = keep
+    return root
+
+
 def tone(freqs, seconds=2.0, rate=22050, amp=0.3):
     """A sum of harmonic-rich tones, one after another (each `seconds` long)."""
     t = np.arange(int(seconds * rate)) / rate

@@ -15,21 +15,6 @@ WORKER = Path(__file__).parent / "fault_worker.py"
 RNG = random.Random(21)  # the kill moments are random, and reproducible
 
 
-@pytest.fixture(scope="module")
-def audio_dataset(tmp_path_factory):
-    """The tiny corpus with every split's audio kept (the vocoder's training data)."""
-    from ditto2.data import build
-
-    root = tmp_path_factory.mktemp("tiny-audio")
-    keep = build.KEEP_ALL_AUDIO
-    build.KEEP_ALL_AUDIO = ("tiny",)
-    try:
-        build.build_dataset(root, build.BuildConfig(profile="tiny", soundfont="timgm6mb"), workers=1, progress=False)
-    finally:
-        build.KEEP_ALL_AUDIO = keep
-    return root
-
-
 def _kill_at_random(cmd: list[str], earliest: float, latest: float) -> float:
     """Start ``cmd``, SIGKILL it after a random delay (unless it ended first); returns the delay."""
     delay = RNG.uniform(earliest, latest)
@@ -49,8 +34,8 @@ def own_dataset(tiny_dataset, tmp_path_factory):
 
 
 @pytest.mark.parametrize("task", ["autoencoder", "teacher", "distill", "clap", "vocoder"])
-def test_a_killed_training_run_resumes_and_finishes(task, own_dataset, audio_dataset, tiny_models_dir, tmp_path):
-    data = audio_dataset if task == "vocoder" else own_dataset
+def test_a_killed_training_run_resumes_and_finishes(task, own_dataset, tiny_audio_dataset, tiny_models_dir, tmp_path):
+    data = tiny_audio_dataset if task == "vocoder" else own_dataset
     cmd = [sys.executable, str(WORKER), task, str(tmp_path / "run"), str(data), str(tiny_models_dir)]
     for _ in range(2):  # killed twice, at random moments of start-up or training
         _kill_at_random(cmd, 2.0, 9.0)

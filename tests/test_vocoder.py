@@ -42,21 +42,6 @@ def test_log_spectral_distance_orders_resyntheses():
     assert 0 < slightly["lsd"] < griffin["lsd"] < noise["lsd"]
 
 
-@pytest.fixture(scope="module")
-def tiny_audio_dataset(tmp_path_factory):
-    """The tiny corpus built the way the vocoder profile is: every split keeps its audio."""
-    from ditto2.data import build
-
-    root = tmp_path_factory.mktemp("tiny-audio")
-    keep = build.KEEP_ALL_AUDIO
-    build.KEEP_ALL_AUDIO = ("tiny",)
-    try:
-        build.build_dataset(root, build.BuildConfig(profile="tiny", soundfont="timgm6mb"), workers=1, progress=False)
-    finally:
-        build.KEEP_ALL_AUDIO = keep
-    return root
-
-
 def test_a_split_without_audio_is_refused_by_name(tiny_dataset):
     from ditto2.data.arrays import SplitArrays
 
