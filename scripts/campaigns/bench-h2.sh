@@ -1,11 +1,3 @@
 #!/usr/bin/env bash
-# The campaign's best student (runs/ctd-f, step 8625: runs/models-h8625) on the fresh targets with today's
-# defaults, beside the DITTO and teacher rows of runs/bench-g-* (same folders, settings checked). Training stopped.
-set -euo pipefail
-cd /work/main
-source scripts/campaigns/pause-training.sh
-M=runs/models-h8625
-.venv/bin/ditto2 bench --models $M --tasks intensity --targets fresh -n 6 --out runs/bench-h2-int --precision auto \
-  --conditions none-teacher,ditto,none-ctd-k2,ditto2-ctd-k1 > runs/bench-h2-int.log 2>&1
-.venv/bin/ditto2 bench --models $M --tasks melody --targets fresh -n 4 --out runs/bench-h2-mel --precision auto \
-  --conditions none-teacher,ditto,none-ctd-k2,ditto2-ctd-k2 > runs/bench-h2-mel.log 2>&1
+# The campaign's best student (runs/ctd-f, step 8625: runs/models-h8625) on the fresh targets with today's defaults.
+exec bash "$(dirname "$0")/bench-candidate.sh" runs/models-h8625 h2

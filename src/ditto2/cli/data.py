@@ -12,7 +12,8 @@ def add_commands(sub) -> None:
                                         "Resumable: run the same command again after an interruption.")
     build.add_argument("out", nargs="?", default=None, help="output folder (default data/full, data/tiny with --tiny)")
     build.add_argument("--tiny", action="store_true", help="a handful of pieces with TimGM6mb, for tests (seconds)")
-    build.add_argument("--profile", default=None, help="piece selection: full (default), tiny, or vocoder (a tenth of full, the audio of every split kept)")
+    build.add_argument("--profile", default=None,
+                       help="piece selection: full (default), tiny, or vocoder (a tenth of full, every split's audio kept)")
     build.add_argument("--seed", type=int, default=0, help="seed of every arrangement choice (default 0)")
     build.add_argument("--soundfont", default=None, help="fluidr3 (default), timgm6mb or a .sf2 path")
     build.add_argument("--workers", type=int, default=2, help="parallel render processes (default 2)")
