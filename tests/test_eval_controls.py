@@ -5,7 +5,7 @@ import pytest
 from ditto2.audio import mel as M
 from ditto2.errors import InputError
 from ditto2.eval import controls as C
-from ditto2.features import intensity_curve, structure_from_string
+from ditto2.features import intensity_curve, structure_from_string, structure_repeats_from_string
 
 RATE = M.SAMPLE_RATE
 
@@ -68,6 +68,18 @@ def test_abab_clip_matches_an_abab_target_better_than_aabb():
     wrong = C.structure_error(wave, structure_from_string("AABB", n_frames=n_frames))
     assert right.mse < 0.1 and wrong.mse > 4 * right.mse  # measured 0.053 vs 0.44
     assert right.size == -(-n_frames // 8)
+
+
+def test_a_structure_mask_scores_only_the_cells_it_keeps():
+    wave = built("ABAB")
+    n_frames = wave.size // M.HOP
+    target, mask = structure_repeats_from_string("ABAB", n_frames=n_frames)
+    scored = C.structure_error(wave, target, mask=mask)
+    scrambled = np.where(mask > 0, target, 1.0 - target)  # change only the cells the mask leaves free
+    assert C.structure_error(wave, scrambled, mask=mask).mse == pytest.approx(scored.mse)
+    assert C.structure_error(wave, scrambled).mse != pytest.approx(C.structure_error(wave, target).mse)
+    with pytest.raises(InputError, match="mask"):
+        C.structure_error(wave, target, mask=np.zeros_like(mask))
 
 
 def test_structure_bad_targets():

@@ -251,3 +251,21 @@ def test_clap_embedder_windows_the_clip_with_the_evaluation_model(tiny_models_di
         write(tmp_path / "b", f"b{k}", sine(660 + 20 * k, 3.0) * 0.3)
     assert fad(tmp_path / "a", tmp_path / "a", embedder).fad == pytest.approx(0.0, abs=1e-6)
     assert fad(tmp_path / "a", tmp_path / "b", embedder).fad > 0
+
+
+def test_a_long_form_chain_is_measured_whole_and_an_assembly_on_its_clip(tmp_path, monkeypatch):
+    from ditto2.eval import musicality
+    from ditto2.eval.run import RunContext, collect, item_musicality
+
+    rate, lengths = M.SAMPLE_RATE, []
+    monkeypatch.setattr(musicality, "clip_musicality", lambda audio, transcriber: lengths.append(audio.size) or {})
+    for name, clips in (("chain", 2), ("inpainted", 1)):
+        sf.write(tmp_path / f"{name}.wav", np.zeros(12 * rate, np.float32) + 0.1, rate)
+        sf.write(tmp_path / f"{name}.clip.wav", np.zeros(6 * rate, np.float32) + 0.1, rate)
+        (tmp_path / f"{name}.json").write_text(json.dumps({"ditto2": 1, "audio": f"{name}.wav", "targets": {},
+                                                           "clip": f"{name}.clip.wav", "settings": {"clips": clips}}))
+    items = {it.audio.stem: it for it in collect(tmp_path)[0]}
+    assert items["chain"].chained and not items["inpainted"].chained
+    ctx = RunContext(None)
+    item_musicality(items["chain"], ctx), item_musicality(items["inpainted"], ctx)
+    assert lengths == [12 * rate, 6 * rate]

@@ -9,7 +9,7 @@ import soundfile as sf
 from ditto2.audio import mel as M
 from ditto2.errors import InputError
 from ditto2.features import (intensity_curve, melody_from_audio, melody_from_midi, melody_from_notes,
-                             structure_from_audio, structure_from_string)
+                             structure_from_audio, structure_from_string, structure_repeats_from_string)
 from ditto2.features.melody_targets import parse_note
 
 SR = M.SAMPLE_RATE
@@ -72,6 +72,21 @@ def test_abba_target_blocks():
     assert np.allclose(smooth[inner], 1, atol=1e-3) and np.allclose(smooth[4:12, 20:28], 0, atol=1e-3)
     assert 0.05 < smooth[15, 16] < 0.95  # the edge is softened
     assert structure_from_string("AB", n_frames=100, pool=1).shape == (100, 100)
+
+
+def test_repeats_ask_a_repeat_to_follow_its_original_in_step_and_leave_sections_free_to_move():
+    target, mask = structure_repeats_from_string("AABA", n_frames=64, pool=4)  # 16 cells, 4 per section
+    assert target.shape == mask.shape == (16, 16) and np.array_equal(target, target.T)
+    assert np.all(np.diag(target) == 1) and target[0, 4] == target[1, 13] == target[7, 15] == 1  # repeats in step
+    assert target[1, 14] == 0 and mask[1, 14] == 0  # same letter, out of step: free
+    assert mask[0, 1] == 0 and mask[0, 8] == 1 and target[0, 8] == 0  # inside a section free; A against B: differ
+    features = np.random.default_rng(0).normal(size=(16, 5))  # music that moves every cell ...
+    features[4:8] = features[12:16] = features[0:4]  # ... and repeats A note for note
+    unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+    ssm = unit @ unit.T
+    blocks = structure_from_string("AABA", n_frames=64, pool=4, smooth_s=0)
+    repeat_error = np.sum(mask * (ssm - target) ** 2) / mask.sum()
+    assert repeat_error < 0.5 * np.mean((ssm - blocks) ** 2)  # the block target asks it to stand still instead
 
 
 @pytest.mark.parametrize("diagram", ["", "   ", "AB1", "abba", "A B", "ABBA!", None, 42, "A" * 65])

@@ -60,6 +60,11 @@ def test_structure_strings(text):
     ssm = ends_well(F.structure_from_string, text)
     if ssm is not None:
         assert ssm.shape[0] == ssm.shape[1]
+    repeats = ends_well(F.structure_repeats_from_string, text)
+    assert (repeats is None) == (ssm is None)  # the same diagrams are refused
+    if repeats is not None:
+        target, mask = repeats
+        assert target.shape == mask.shape == ssm.shape and mask.sum() > 0
 
 
 @FUZZ

@@ -437,3 +437,57 @@ def test_cli_rejects_malformed_targets_naming_them(tiny_models_dir, tmp_path, re
                  "--quiet", *flags])
     err = capsys.readouterr().err
     assert code == 2 and flag in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_melody_floor_leaves_frames_alone_once_the_target_leads():
+    from ditto2.features import melody_log_probs
+
+    melody = F.melody_from_notes("C4 E4", n_frames=64)
+    mel = torch.randn(2, 80, 64) * 0.3
+    share = melody_log_probs(mel).exp()  # (2, 12, 64)
+    pc = torch.as_tensor(melody.pitch_class)
+    target_share = share.gather(-2, pc.clamp(min=0).expand(2, 1, -1)).squeeze(-2)[:, pc >= 0]
+    low, high = float(target_share.min()) * 0.99, float(target_share.max()) * 1.01
+    assert C.MelodyControl(melody, floor=low).loss(mel).abs().max() == 0  # every frame above its floor: met
+    hinge = C.MelodyControl(melody, floor=high).loss(mel)
+    nll = C.MelodyControl(melody, floor=None).loss(mel)
+    assert (hinge > 0).all() and (hinge < nll).all()  # a hinge at the floor asks less than DITTO's NLL
+    with pytest.raises(InputError, match="floor"):
+        C.MelodyControl(melody, floor=1.5)
+
+
+def test_teacher_realism_is_normalised_to_the_start_and_pulls_without_training_the_teacher(pipe):
+    from ditto2.engine.realism import TeacherRealism
+
+    mel = pipe.teacher.autoencoder.from_latent(torch.randn(2, *pipe.teacher.latent_shape(64))).detach()
+    term = TeacherRealism(pipe.teacher, weight=2.0, sigma=1.0, seed=0)
+    assert torch.allclose(term(mel), torch.full((2,), 2.0))  # weight x (start's own figure / itself)
+    moved = mel.clone().requires_grad_(True)
+    term(moved).sum().backward()
+    assert moved.grad.abs().sum() > 0
+    assert all(p.grad is None for p in pipe.teacher.denoiser.parameters())
+    first, second = (TeacherRealism(pipe.teacher, weight=2.0, sigma=1.0, seed=0) for _ in range(2))
+    shifted = mel + 0.1
+    assert torch.equal(first(mel), second(mel)) and torch.equal(first(shifted), second(shifted))  # seeded draws
+
+
+def test_realism_shapes_the_path_only_when_asked(pipe):
+    control = C.IntensityControl(F.intensity_curve([-40, -20]))
+    plain = pipe.generate([control], opt_steps=4, seed=3, progress=False)
+    assert plain.settings.get("realism", 0.0) == 0.0
+    real = pipe.generate([control], opt_steps=4, seed=3, realism=1.0, progress=False)
+    assert real.settings["realism"] == 1.0
+    assert not torch.equal(plain.x_T, real.x_T)  # the term changed the path ...
+    assert len(real.history) == len(plain.history)  # ... and the controls alone are recorded
+    assert "realism" not in real.history[0]
+
+
+def test_structure_from_a_diagram_is_a_masked_repetition_target():
+    control = C.StructureControl.from_diagram("AABA")
+    assert control.mask is not None and control.record()["structure"]["mask"]
+    mel = torch.randn(1, 80, M.CLIP_FRAMES) * 0.3
+    free = control.mask == 0
+    shifted = C.StructureControl(torch.where(free, 1 - control.target, control.target), mask=control.mask)
+    assert torch.allclose(shifted.loss(mel), control.loss(mel))  # the free cells do not count
+    with pytest.raises(InputError, match="mask"):
+        C.StructureControl(control.target, mask=torch.zeros_like(control.mask))

@@ -25,6 +25,7 @@ from ditto2.controls.base import Control, ControlSettings, total_loss
 from ditto2.controls.paint import OutpaintControl
 from ditto2.diffusion import invert_ddim
 from ditto2.engine import DITTO_STEPS, Ditto2Engine, DittoEngine, Engine, OptimConfig, optimise_noise
+from ditto2.engine.realism import TeacherRealism
 from ditto2.errors import InputError
 from ditto2.models import STUDENT_METHODS, Teacher, load_student_for, load_vocoder
 from ditto2.precision import autocast_for, resolve
@@ -44,6 +45,7 @@ DEFAULT_BETA1, FAST_BETA1 = 0.9, 0.5
 # curves); 5 such steps bring it to 0.34 (docs/results.md). A fresh Adam there takes sign-like first steps that
 # overshoot, whatever its rate. It runs where it was measured to help (``ControlSettings.refine``: intensity).
 REFINE_STEPS = 5
+REALISM_SIGMA = 2.0  # the noise level of the teacher's realism term (engine/realism.py; off unless asked)
 REFINE_LR_FACTOR = 0.5
 
 
@@ -167,7 +169,7 @@ class Pipeline:
                  decode_steps: int | None = None, norm_prior: float = 0.0, target_loss: float | None = None,
                  refine_steps: int | None = None, precision: str = "auto", init: np.ndarray | None = None,
                  text: torch.Tensor | None = None, cfg_scale: float = 3.0, teacher_steps: int = DITTO_STEPS,
-                 anchor: bool = True, early_stop: bool = True,
+                 anchor: bool = True, early_stop: bool = True, realism: float = 0.0,
                  callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
@@ -183,7 +185,8 @@ class Pipeline:
         step counts (``ControlSettings.steps``) where DITTO-2 would stop once within the controls' tolerance, after at
         most their budget (``default_target_loss``, ``default_steps``); so does an explicit ``opt_steps``.
         ``target_loss`` sets another loss to stop at (within the budget, or ``opt_steps``); the refinement stops at
-        the same loss."""
+        the same loss. ``realism``: the weight of the teacher's realism term (engine/realism.py; off by default:
+        measured to wash the music out, docs/generation.md)."""
         controls = list(controls)
         assembling = [c.name for c in controls if type(c).assemble is not Control.assemble]
         if len(assembling) > 1:
@@ -209,7 +212,7 @@ class Pipeline:
         config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss, anchor, early_stop)
         history: list[dict] = []
         best: list[float] = []
-        moments, steps_run = None, 0
+        moments, steps_run, prior = None, 0, None
         precision = resolve(precision, x_T.device)  # bad values fail before the optimisation
         if refine_steps is None:
             refine_steps = default_refine_steps(controls)
@@ -217,8 +220,9 @@ class Pipeline:
             raise InputError(f"--refine-steps must be a non-negative integer, got {refine_steps!r}")
         if method != "none" and config.steps > 0:
             with timer.stage("optimise"), autocast_for(x_T.device, precision):
+                prior = self._realism(method, realism, seed)
                 result = self._optimise(engine.render, f"optimising ({engine.name})", engine.sigma_max, x_T, controls,
-                                        config, callback, progress)
+                                        config, callback, progress, prior=prior)
             x_T, history, best, moments = result.x_T, result.history, result.best_loss.tolist(), result.adam_state
             steps_run = result.steps_run
         refining = method == "ditto2" and refine_steps > 0 and decode_steps > 1 and bool(controls)
@@ -248,6 +252,7 @@ class Pipeline:
                     "decode_steps": engine.steps if on_teacher else decode_steps,
                     "refine_steps": refine_steps if refining else 0, "precision": precision,
                     **({"refine_lr": refine.lr, "refined_loss": refined_loss} if refining else {}),
+                    "realism": prior.weight if prior is not None else 0.0,
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings)
@@ -267,6 +272,11 @@ class Pipeline:
         return OptimConfig(steps=steps, lr=default_rate if lr is None else lr, clip=clip, beta1=beta1,
                            norm_prior=norm_prior, target_loss=target_loss, anchor=anchor, anchor_weights=anchor_weights)
 
+    def _realism(self, method: str, weight: float, seed: int) -> TeacherRealism | None:
+        if method != "ditto2" or not weight > 0:
+            return None
+        return TeacherRealism(self.teacher, weight, REALISM_SIGMA, seed)
+
     @staticmethod
     def _keep_better_decode(engine, controls, seeds, refined, mel, unrefined):
         """Under bf16 the refinement chose its best iterate on a bf16 decode: keep it only where the final fp32
@@ -278,7 +288,8 @@ class Pipeline:
                 torch.where(worse.view(-1, 1, 1), before, mel))
 
     @staticmethod
-    def _optimise(render, desc: str, sigma: float, x_T, controls, config, callback, progress, moments=None):
+    def _optimise(render, desc: str, sigma: float, x_T, controls, config, callback, progress, moments=None,
+                  prior=None):
         with tqdm(total=config.steps, desc=desc, unit="step", disable=not progress) as bar:
             def on_step(step: int, record: dict) -> None:
                 bar.set_postfix(loss=f"{min(record['loss']):.4f}", refresh=False)
@@ -288,7 +299,7 @@ class Pipeline:
                     callback(step, record)
 
             result = optimise_noise(x_T, render, lambda mel: total_loss(controls, mel), config,
-                                    sigma=sigma, callback=on_step, moments=moments)
+                                    sigma=sigma, callback=on_step, moments=moments, prior=prior)
             if result.steps_run < config.steps:  # stopped within the tolerance: the bar ends full, and says so
                 bar.total = bar.n = result.steps_run
                 bar.set_description(f"{desc}, within tolerance", refresh=False)

@@ -102,13 +102,15 @@ class _Anchor:
 def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Tensor], objective: Objective,
                    config: OptimConfig, *, sigma: float = 1.0,
                    callback: Callable[[int, dict], None] | None = None, snapshots: Sequence[int] = (),
-                   moments: dict | None = None) -> OptimResult:
+                   moments: dict | None = None,
+                   prior: Callable[[torch.Tensor], torch.Tensor] | None = None) -> OptimResult:
     """Adam on eps = x_T / sigma (B, ...). Returns the best x_T per candidate over all evaluated iterates, and the
     best x_T after each step count in ``snapshots`` (one run answers "what would N steps give" for several N).
 
     ``moments``: an earlier run's ``adam_state`` to continue from. A fresh Adam's first steps are sign-like (every
     element moves by lr); a refinement that starts near the earlier run's minimum keeps that run's per-element
-    scales instead, and descends where a fresh Adam would oscillate (docs/results.md)."""
+    scales instead, and descends where a fresh Adam would oscillate (docs/results.md).
+    ``prior``: mel -> (B,), a term of the gradient's objective only, as the anchor (``engine.realism``)."""
     x = (x_T.detach() / sigma).requires_grad_(True)
     optimiser = torch.optim.Adam([x], lr=config.lr, betas=(config.beta1, 0.999))
     if moments is not None:  # a copy: the earlier run's state stays as it was, whoever else continues it
@@ -124,6 +126,8 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
             mel = render(x * sigma)
             total, parts = objective(mel)
             penalty = anchor(mel) if anchor is not None and not final else None
+            if prior is not None and not final:
+                penalty = prior(mel) if penalty is None else penalty + prior(mel)
         loss = total.detach().float().cpu()
         record = {"step": step, "loss": loss.tolist(), **{k: v.detach().float().cpu().tolist() for k, v in parts.items()}}
         history.append(record)

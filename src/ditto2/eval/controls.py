@@ -77,8 +77,9 @@ class StructureScore:
         return {**dataclasses.asdict(self), "achieved": self.achieved.tolist()}
 
 
-def structure_error(wave, target_ssm, *, pool: int | None = None) -> StructureScore:
-    """SSM of the audio vs a target SSM (e.g. ``features.structure_from_string``) of the same size."""
+def structure_error(wave, target_ssm, *, pool: int | None = None, mask=None) -> StructureScore:
+    """SSM of the audio vs a target SSM (e.g. ``features.structure_from_string``) of the same size; with a
+    ``mask`` (``features.structure_repeats_from_string``), the weighted mean over the cells it keeps."""
     from ditto2.features.structure import POOL, ssm_audio
 
     achieved = ssm_audio(as_wave(wave), pool=POOL if pool is None else positive_int(pool, "pool"))
@@ -88,7 +89,11 @@ def structure_error(wave, target_ssm, *, pool: int | None = None) -> StructureSc
                          f"got {target.shape}")
     if not np.all(np.isfinite(target)):
         raise InputError("structure target: contains NaN or infinite values")
-    return StructureScore(mse=float(np.mean((achieved - target) ** 2)), size=int(target.shape[0]), achieved=achieved)
+    weights = np.ones_like(target) if mask is None else np.asarray(mask, dtype=np.float64)
+    if weights.shape != target.shape or not (np.all(weights >= 0) and weights.sum() > 0):
+        raise InputError(f"structure mask: expected non-negative weights of shape {target.shape}, not all 0")
+    mse = float(np.sum(weights * (achieved - target) ** 2) / weights.sum())
+    return StructureScore(mse=mse, size=int(target.shape[0]), achieved=achieved)
 
 
 # --- inpainting / outpainting / looping ---------------------------------------------------------

@@ -183,13 +183,20 @@ class StructureScorer(Scorer):
         ssm = _numbers(_field(value, "ssm", self.key), "structure.ssm", ndim=2)
         if ssm.shape[0] != ssm.shape[1]:
             raise InputError(f'target "structure": the SSM must be square, got shape {ssm.shape}')
-        return ssm
+        mask = value.get("mask")
+        if mask is not None:
+            mask = _numbers(mask, "structure.mask", ndim=2)
+            if mask.shape != ssm.shape:
+                raise InputError(f'target "structure": the mask must have the SSM\'s shape {ssm.shape}, '
+                                 f"got {mask.shape}")
+        return ssm, mask
 
     def score(self, wave, target, ctx):
         from ditto2.eval.controls import structure_error
 
-        s = structure_error(wave, target)
-        return {"structure_mse": s.mse}, {"target": target, "achieved": s.achieved}
+        ssm, mask = target
+        s = structure_error(wave, ssm, mask=mask)
+        return {"structure_mse": s.mse}, {"target": ssm, "achieved": s.achieved}
 
 
 def _mask(values, name: str) -> np.ndarray:
@@ -324,6 +331,7 @@ class Item:
     targets: dict            # key -> parsed target (scored keys only)
     unscored: list[str]      # known keys without a scorer (e.g. text)
     clip: Path | None = None  # the generated clip before assembly (stitching, loop cuts), if the sidecar names one
+    chained: bool = False     # long form: clips chained by outpainting; its musicality is that of the whole file
 
 
 def read_sidecar(path: Path) -> tuple[dict, list[str]]:
@@ -362,6 +370,12 @@ def clip_file(sidecar: Path) -> Path | None:
         raise InputError(f"{sidecar}: {exc}") from None
 
 
+def is_chain(sidecar: Path) -> bool:
+    """Whether the sidecar is a long-form output (``Pipeline.generate_long``: more than one clip chained)."""
+    settings = json.loads(sidecar.read_text()).get("settings")
+    return isinstance(settings, dict) and isinstance(settings.get("clips"), int) and settings["clips"] > 1
+
+
 def collect(folder: str | Path) -> tuple[list[Item], list[Path]]:
     """The generated clips of a folder (with parsed sidecars) and the auxiliary files the sidecars name."""
     from ditto2.eval.fad import list_audio
@@ -372,7 +386,7 @@ def collect(folder: str | Path) -> tuple[list[Item], list[Path]]:
         sidecar = audio.with_suffix(".json")
         if sidecar.is_file():
             targets, unscored = read_sidecar(sidecar)
-            items.append(Item(audio, sidecar, targets, unscored, clip_file(sidecar)))
+            items.append(Item(audio, sidecar, targets, unscored, clip_file(sidecar), is_chain(sidecar)))
         else:
             items.append(Item(audio, None, {}, []))
     referenced = {it.clip.resolve() for it in items if it.clip is not None}
@@ -424,12 +438,14 @@ def score_item(item: Item, ctx: RunContext, plot_dir: Path | None) -> dict:
 
 
 def item_musicality(item: Item, ctx: RunContext) -> dict:
-    """The musicality measures of a generated clip (the sidecar's "clip" before assembly, else the file)."""
+    """The musicality measures of a generated clip (the sidecar's "clip" before assembly, else the file; all of a
+    long-form chain, whose continuations are where music is lost)."""
     from ditto2.audio.io import read_audio
     from ditto2.eval.musicality import clip_musicality
 
     try:
-        measures = clip_musicality(read_audio(item.clip or item.audio), ctx.transcriber)
+        source = item.audio if item.chained else item.clip or item.audio
+        measures = clip_musicality(read_audio(source), ctx.transcriber)
     except InputError as exc:
         raise InputError(f"{item.audio} (musicality): {exc}") from None
     return {k: _clean(v) for k, v in measures.items()}
@@ -518,7 +534,9 @@ def score_baseline(folder, items, ctx: RunContext, reference=None, embedder=None
     """The uncontrolled set of the same model and seeds: its musicality and, with a reference, its FAD."""
     from ditto2.eval.musicality import set_musicality
 
-    out = {"folder": str(folder), "musicality": set_musicality([item_musicality(it, ctx) for it in items])}
+    per_file = [{"file": it.audio.name, "musicality": item_musicality(it, ctx)} for it in items]
+    out = {"folder": str(folder), "musicality": set_musicality([r["musicality"] for r in per_file]),
+           "per_file": per_file}
     if reference is not None:
         out["fad"] = set_fad(reference, items, embedder, seed)
     return out

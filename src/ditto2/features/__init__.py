@@ -8,7 +8,8 @@ from ditto2.features.masks import (free_weights, inpainting_mask, looping_masks,
                                    self_looping_masks)
 from ditto2.features.melody_targets import Melody, melody_from_audio, melody_from_midi, melody_from_notes
 from ditto2.features.structure import mfcc, mfcc_audio, ssm, ssm_audio
-from ditto2.features.targets import intensity_curve, structure_from_audio, structure_from_string
+from ditto2.features.targets import (intensity_curve, structure_from_audio, structure_from_string,
+                                      structure_repeats_from_string)
 
 __all__ = [
     "chroma", "chroma_audio", "melody_accuracy", "melody_log_probs", "melody_nll",
@@ -16,5 +17,5 @@ __all__ = [
     "free_weights", "inpainting_mask", "looping_masks", "outpainting_masks", "self_looping_masks",
     "Melody", "melody_from_audio", "melody_from_midi", "melody_from_notes",
     "mfcc", "mfcc_audio", "ssm", "ssm_audio",
-    "intensity_curve", "structure_from_audio", "structure_from_string",
+    "intensity_curve", "structure_from_audio", "structure_from_string", "structure_repeats_from_string",
 ]

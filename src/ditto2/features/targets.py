@@ -86,6 +86,29 @@ def structure_from_string(diagram: str, n_frames: int = M.CLIP_FRAMES, pool: int
     return target.astype(np.float32)
 
 
+def structure_repeats_from_string(diagram: str, n_frames: int = M.CLIP_FRAMES,
+                                  pool: int = POOL) -> tuple[np.ndarray, np.ndarray]:
+    """Phrase diagram such as "ABBA" -> (target, mask), each (N, N): a repetition target a stationary wash cannot
+    meet by being stationary.
+
+    The block target of ``structure_from_string`` asks every cell of a section to resemble every other cell of it
+    and of its repeats, i.e. a timbre that does not move: the cheapest way to meet it is a wash (issue 15). Here a
+    repeat is asked to resemble its original *in step* (cell k of A1 like cell k of A2: the diagonal stripes of a
+    real piece's SSM), sections with different letters to differ (0), and the other cells of same-letter pairs are
+    left free (mask 0): the music may move inside a section.
+    """
+    n_cells = pooled_length(positive_int(n_frames, "n_frames"), positive_int(pool, "pool"))
+    letters = _diagram_letters(diagram, n_cells)
+    section = np.minimum(np.arange(n_cells) * len(letters) // n_cells, len(letters) - 1)
+    offset = np.arange(n_cells) - np.searchsorted(section, section)  # cells since the section's first cell
+    labels = np.array([ord(letters[s]) for s in section])
+    same = labels[:, None] == labels[None, :]
+    in_step = offset[:, None] == offset[None, :]
+    target = (same & in_step).astype(np.float32)
+    mask = (~same | in_step).astype(np.float32)
+    return target, mask
+
+
 def _diagram_letters(diagram, n_cells: int) -> str:
     if not isinstance(diagram, str) or not diagram.strip():
         raise InputError(f"structure: expected a phrase diagram of letters A-Z such as 'ABBA', got {diagram!r}")

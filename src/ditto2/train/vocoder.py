@@ -25,7 +25,8 @@ from ditto2.data.arrays import SplitArrays
 from ditto2.eval.spectral import log_spectral_distance
 from ditto2.train.data import crop_batches
 
-STFT_SIZES = (256, 512, 1024, 2048)
+# 4096 since step 9,000 (session J): the largest evaluation size was the worst (LSD 9.3 dB against 5.8 at 256)
+STFT_SIZES = (256, 512, 1024, 2048, 4096)
 INT16 = 32768.0
 
 

@@ -1,0 +1,54 @@
+"""Mels of controlled outputs beside the uncontrolled clip of the same seed and real clips: the picture behind
+the "control and musicality" table of docs/results.md.
+
+    .venv/bin/python studies/musicality_mels.py --runs runs/mus-a --tuning runs/mus-tune --clip 1 \
+        --out docs/img/musicality/mels.png
+
+Panels (the final audio's mel, clip ``--clip`` of each set): a real test clip, the uncontrolled clip, and the
+controlled clip of several tasks at the CLI defaults; the melody target with DITTO's NLL beside the hinge (tuning
+run, 16 melodies) shows the loud bare tones the NLL made.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from ditto2.audio import mel as M
+from ditto2.audio.io import read_audio
+from ditto2.plots import plot_mel_grid
+
+PANELS = [("refs/ref_{i}.wav", "a real test clip (a fresh reference)"),
+          ("intensity/none/clip_{i}.wav", "uncontrolled, same seed"),
+          ("intensity/ditto2/clip_{i}.wav", "intensity (DITTO-2, defaults)"),
+          ("structure/ditto2/clip_{i}.wav", "structure"),
+          ("loop/ditto2/clip_{i}.clip.wav", "loop (the clip)"),
+          ("long/ditto2/clip_{i}.wav", "long form, 12 s"),
+          ("melody/ditto2/clip_{i}.wav", "melody, hinge at 0.4 (default)")]
+TUNING_PANELS = [("melody/ditto2/clip_{i}.wav", "melody, DITTO's NLL (tuning set)"),
+                 ("melody/ditto2-f0.4/clip_{i}.wav", "melody, hinge at 0.4 (tuning set)")]
+
+
+def mel_of(path: Path):
+    with torch.no_grad():
+        return M.wave_to_mel(torch.from_numpy(read_audio(path))).numpy()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=Path, required=True)
+    p.add_argument("--tuning", type=Path, default=None)
+    p.add_argument("--clip", type=int, default=1)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+    panels = [(args.runs / f.format(i=args.clip), t) for f, t in PANELS]
+    if args.tuning is not None:
+        panels += [(args.tuning / f.format(i=args.clip), t) for f, t in TUNING_PANELS]
+    panels = [(path, title) for path, title in panels if path.is_file()]
+    plot_mel_grid([mel_of(path) for path, _ in panels], args.out, titles=[t for _, t in panels], columns=3)
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()
