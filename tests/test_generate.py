@@ -172,7 +172,9 @@ def test_intensity_stops_within_its_tolerance_and_full_steps_runs_the_budget(tin
     intensity = C.IntensityControl(F.intensity_curve([-40, -20]), weight=2.0)
     melody = C.MelodyControl(F.melody_from_notes("C4 D4 E4"))
     assert default_target_loss("ditto2", [intensity]) == pytest.approx(2.0 * (0.3 / 10) ** 2)  # 0.3 dB RMS
-    assert default_target_loss("ditto2", [intensity, melody]) is None  # melody runs every step
+    structure = C.StructureControl(F.structure_from_string("AB"))
+    assert default_target_loss("ditto2", [intensity, melody]) == pytest.approx(2.0 * (0.3 / 10) ** 2 + 0.005)
+    assert default_target_loss("ditto2", [intensity, structure]) is None  # structure runs every step
     assert default_target_loss("ditto", [intensity]) is None  # the paper's fixed step counts
     assert C.IntensityControl(F.intensity_curve([-40, -20]), mode="corr").settings.stop_below is None
     assert default_decode_steps([intensity]) == 1 and default_decode_steps([intensity, melody]) == 2
@@ -288,9 +290,10 @@ def test_default_settings_follow_the_paper_for_ditto_and_the_measured_choice_for
     assert config("ditto2", [melody], None, None).lr > config("ditto2", [intensity], None, None).lr
     mixed = config("ditto2", [melody, intensity, structure], None, None)  # the most careful of each
     assert (mixed.steps, mixed.lr, mixed.beta1) == (80, config("ditto2", [structure], None, None).lr, 0.9)
-    fast = config("ditto2", [melody, intensity], None, None)  # both tuned with beta1 0.5: that pair; melody has no
-    assert (fast.steps, fast.lr, fast.beta1) == (40, config("ditto2", [intensity], None, None).lr, 0.5)  # budget
-    assert fast.target_loss is None
+    fast = config("ditto2", [melody, intensity], None, None)  # both tuned with beta1 0.5 and both may stop early:
+    assert (fast.steps, fast.lr, fast.beta1) == (80, config("ditto2", [intensity], None, None).lr, 0.5)  # the budget
+    assert fast.target_loss == pytest.approx(config("ditto2", [intensity], None, None).target_loss + 0.005)
+    assert config("ditto2", [melody], None, None).steps == 40 and config("ditto", [melody], None, None).target_loss is None
     loop = config("ditto2", [intensity, C.SelfLoopControl(0.5)], None, None)  # a rate is used with its own beta1
     assert (loop.steps, loop.lr, loop.beta1) == (40, 2e-2, 0.9)
     assert (config("ditto2", [melody], 7, 0.3).steps, config("ditto2", [melody], 7, 0.3).lr) == (7, 0.3)
