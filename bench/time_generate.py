@@ -1,6 +1,6 @@
 """Seconds per 5.94 s clip of ``Pipeline.generate`` in process (models loaded, one warm-up call), per stage.
 
-    python bench/time_generate.py --reps 5 [--tasks intensity,melody] [--opt-steps N] [--refine-steps R]
+    python bench/time_generate.py --reps 5 [--tasks intensity,melody,structure] [--opt-steps N] [--refine-steps R]
         [--decode-steps K] [--full-steps] [--precision auto|bf16|fp32] [--method ditto2|ditto] [--models DIR]
         [--threads 2]
 
@@ -18,13 +18,14 @@ import torch
 
 from ditto2 import features as F
 from ditto2.bench import melody_control, test_clips
-from ditto2.controls import IntensityControl
+from ditto2.controls import IntensityControl, StructureControl
 from ditto2.pipeline import Pipeline
 
 
 def task_controls(data: str) -> dict[str, list]:
     return {"intensity": [IntensityControl(F.intensity_curve([-30, -15, -25]))],
-            "melody": [melody_control(test_clips(data, 1)["melody_pc"][0])]}
+            "melody": [melody_control(test_clips(data, 1)["melody_pc"][0])],
+            "structure": [StructureControl(F.structure_from_string("AABA"))]}
 
 
 def main() -> None:

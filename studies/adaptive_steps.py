@@ -14,6 +14,7 @@ per clip (median and mean). Pause background training for the times; the errors 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import numpy as np
 import torch
@@ -50,6 +51,8 @@ def main() -> None:
     p.add_argument("--tols", default="none,0.3,0.2", help="comma list of surrogate tolerances (dB RMS) or none")
     p.add_argument("--max-steps", default="40,80", help="comma list of step budgets")
     p.add_argument("--decode-steps", type=int, default=2)
+    p.add_argument("--fast-lrs", default=None,
+                   help="comma list of the intensity control's beta1-0.5 learning rates (default: its own)")
     p.add_argument("--models", default=None)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
@@ -58,15 +61,18 @@ def main() -> None:
     curves = fresh_curves(args.n, TUNING_SEED)
     pipe.generate([IntensityControl(F.intensity_curve(curves[0]))], opt_steps=2, progress=False)  # warm-up
     print(f"{args.n} tuning curves, threads {args.threads}; decoded-mel intensity error\n")
-    print("| max steps | tolerance (dB RMS) | error median dB RMS (mean dB²) | steps median / mean | "
-          "s / clip median / mean |\n|---|---|---|---|---|")
-    for max_steps in (int(v) for v in args.max_steps.split(",")):
-        for tol in (parse_tol(v) for v in args.tols.split(",")):
-            rows = run_setting(pipe, curves, max_steps, tol, args.decode_steps)
-            err = np.asarray(rows["err_db"])
-            print(f"| {max_steps} | {tol if tol is not None else 'none'} | {np.median(err):.2f} "
-                  f"({np.mean(err ** 2):.2f}) | {np.median(rows['steps']):.0f} / {np.mean(rows['steps']):.1f} | "
-                  f"{np.median(rows['seconds']):.2f} / {np.mean(rows['seconds']):.2f} |", flush=True)
+    print("| lr | max steps | tolerance (dB RMS) | error median dB RMS (mean dB²) | steps median / mean | "
+          "s / clip median / mean |\n|---|---|---|---|---|---|")
+    default = IntensityControl.settings
+    lrs = [default.fast_lr] if args.fast_lrs is None else [float(v) for v in args.fast_lrs.split(",")]
+    for lr, max_steps, tol in ((lr, int(m), parse_tol(t)) for lr in lrs for m in args.max_steps.split(",")
+                               for t in args.tols.split(",")):
+        IntensityControl.settings = dataclasses.replace(default, fast_lr=lr)
+        rows = run_setting(pipe, curves, max_steps, tol, args.decode_steps)
+        err = np.asarray(rows["err_db"])
+        print(f"| {lr:g} | {max_steps} | {tol if tol is not None else 'none'} | {np.median(err):.2f} "
+              f"({np.mean(err ** 2):.2f}) | {np.median(rows['steps']):.0f} / {np.mean(rows['steps']):.1f} | "
+              f"{np.median(rows['seconds']):.2f} / {np.mean(rows['seconds']):.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -51,13 +51,13 @@ class Targets:
     """The fresh targets of clip i of every task."""
 
     def __init__(self, data: Path, n: int, folder: Path, tuning: bool = False, melody_floor: float | None = None,
-                 structure_form: str = "blocks"):
+                 structure_form: str = "blocks", structure_margin: float | None = None):
         self.clips = test_clips(data, n, skip=0 if tuning else FRESH_SKIP)
         self.curves = fresh_curves(n, TUNING_SEED if tuning else SEED)
         self.structures = TUNING_STRUCTURES if tuning else STRUCTURES
         self.melody_floor = melody_floor
         self.prompts = TUNING_PROMPTS if tuning else DEFAULT_PROMPTS
-        self.structure_form = structure_form
+        self.structure_form, self.structure_margin = structure_form, structure_margin
         folder.mkdir(parents=True, exist_ok=True)
         self.refs = [write_audio(folder / f"ref_{i}.wav", as_float(a)) for i, a in enumerate(self.clips["audio"])]
 
@@ -75,8 +75,12 @@ class Targets:
 
     def structure(self, i):
         if self.structure_form == "repeats":  # a variant under study
-            return C.StructureControl.from_diagram(self.diagram(i))
-        return C.StructureControl(F.structure_from_string(self.diagram(i)))
+            control = C.StructureControl.from_diagram(self.diagram(i))
+        else:
+            control = C.StructureControl(F.structure_from_string(self.diagram(i)))
+        if self.structure_margin is not None:  # a variant under study
+            control.margin = self.structure_margin
+        return control
 
     def controls(self, task: str, i: int) -> list:
         """The controls of clip i (``long``: those of its first clip)."""
@@ -175,8 +179,8 @@ def summarise(task: str, method: str, scored: dict, seconds: list[float]) -> dic
 
 
 SHOWN = {"intensity_mse_db2": "intensity MSE (dB²)", "melody_accuracy": "melody accuracy",
-         "structure_mse": "SSM MSE", "context_error_db": "context error (dB)", "seam_flux_ratio": "seam jump",
-         "loop_flux_ratio": "loop jump", "clap_score": "CLAP score"}
+         "structure_mse": "SSM MSE", "structure_r": "SSM r", "context_error_db": "context error (dB)",
+         "seam_flux_ratio": "seam jump", "loop_flux_ratio": "loop jump", "clap_score": "CLAP score"}
 
 
 def markdown(rows: list[dict]) -> str:
@@ -213,6 +217,7 @@ def main() -> None:
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--methods", default="ditto2", help="ditto2 and/or ditto")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--models", default=None, help="folder with the model weights (default: shipped)")
     p.add_argument("--embedder", choices=("clap", "logmel", "musicnn"), default="clap",
                    help="FAD embedding (default: the evaluation CLAP model's audio tower)")
     p.add_argument("--targets", choices=("fresh", "tuning"), default="fresh")
@@ -224,6 +229,8 @@ def main() -> None:
                    help="override a control class's ControlSettings for this run, e.g. OutpaintControl.anchor=10")
     p.add_argument("--structure-form", choices=("blocks", "repeats"), default="blocks",
                    help="structure target: the block target (default, the CLI's) or the masked repetition target")
+    p.add_argument("--structure-margin", type=float, default=None,
+                   help="StructureControl's hinge margin for this run (0: plain L2)")
     p.add_argument("--melody-floor", type=float, default=None,
                    help="MelodyControl's floor for this run (0: DITTO's NLL)")
     p.add_argument("--realism-sigma", type=float, default=None, help="pipeline.REALISM_SIGMA for this run")
@@ -235,9 +242,10 @@ def main() -> None:
     if args.realism_sigma is not None:
         P.REALISM_SIGMA = args.realism_sigma
     targets = Targets(args.data, args.n, args.out / "refs", tuning=args.targets == "tuning",
-                      melody_floor=args.melody_floor, structure_form=args.structure_form)
+                      melody_floor=args.melody_floor, structure_form=args.structure_form,
+                      structure_margin=args.structure_margin)
     reference = write_reference(args.data, args.out / "reference", 64)
-    pipe, rows = P.Pipeline.from_pretrained(), []
+    pipe, rows = P.Pipeline.from_pretrained(args.models), []
     embedder = make_embedder(args.embedder, 0)
     for task in args.tasks.split(","):
         folder = args.out / task

@@ -38,7 +38,7 @@ def build_task(name: str, data: str, models: str):
         return TeacherTask(data, f"{models}/autoencoder.safetensors", network=TINY_NET.to_dict(), crop=32, val_clips=2)
     if name == "distill":
         return DistillTask(data, f"{models}/teacher.safetensors", f"{models}/autoencoder.safetensors", method="ctd",
-                           crop=32, val_seeds=(0,), val_frames=32, val_steps=(1,))
+                           crop=32, val_seeds=(0,), val_frames=32, val_steps=(1,), steering=None)
     if name == "clap":
         return ClapTask(data, TINY_CLAP["conv1d"], crop=64, encoder=fake_text_encoder, val_clips=4)
     if name == "vocoder":

@@ -10,6 +10,7 @@ from torch import nn
 import tiny
 from ditto2.diffusion import Denoiser, EDMConfig, UNet2DConfig
 from ditto2.diffusion.edm import _sigma_batch
+from ditto2.train.steering import SteeringCheck
 from ditto2.distill import (CDConfig, CTDConfig, Student, StudentConfig, cd_loss, ctd_loss, pinned_noise,
                             sample_cd_multistep, sample_ctd, sample_one_step, sample_student)
 from ditto2.errors import InputError, MissingResourceError
@@ -238,6 +239,9 @@ def tiny_models(tmp_path_factory):
     return data, ae_path, teacher_path
 
 
+QUICK_STEER = SteeringCheck(curves=1, steps=2)  # the check runs; its figure is tested on its own below
+
+
 LOOP = {"steps": 3, "batch_size": 2, "lr": 1e-3, "warmup": 1, "log_every": 1, "ckpt_every": 1, "val_every": 3,
         "sample_every": 3}
 
@@ -255,12 +259,12 @@ def test_distill_task_trains_validates_releases_and_resumes(tiny_models, tmp_pat
 
     def task():
         return DistillTask(str(data), str(teacher), str(ae), method=method, objective=objective, guidance=guidance,
-                           crop=32, val_seeds=(0, 1, 2), val_frames=32, val_steps=(1, 2))
+                           crop=32, val_seeds=(0, 1, 2), val_frames=32, val_steps=(1, 2), steering=QUICK_STEER)
 
     cfg = loop.LoopConfig(**LOOP)
     record = loop.run(task(), tmp_path / "straight", cfg, progress=False)
-    assert record["step"] == 3 and {"val_mse_1step", "val_mse_2step", "val_loss"} <= set(record)
-    assert all(np.isfinite(record[k]) for k in ("loss", "val_mse_1step", "val_mse_2step"))
+    assert record["step"] == 3 and {"val_mse_1step", "val_mse_2step", "val_loss", "val_steer_db"} <= set(record)
+    assert all(np.isfinite(record[k]) for k in ("loss", "val_mse_1step", "val_mse_2step", "val_steer_db"))
     assert list((tmp_path / "straight" / "samples").glob("*.png"))
     student = load_student(tmp_path / "straight" / "release.safetensors", teacher=teacher)
     assert student.method == method and student.release_meta["config"]["distill"]["objective"]["kind"] == method
@@ -284,7 +288,7 @@ def test_redistillation_warm_starts_from_a_student_of_the_previous_teacher(tiny_
     def task(teacher_path):
         return DistillTask(str(data), str(teacher_path), str(ae), method="ctd",
                            objective=CTDConfig(levels=6, max_teacher_steps=2), crop=32, val_seeds=(0,),
-                           val_frames=32, val_steps=(1,))
+                           val_frames=32, val_steps=(1,), steering=None)
 
     cfg = loop.LoopConfig(**{**LOOP, "steps": 2, "val_every": 2})
     loop.run(task(teacher), tmp_path / "old", cfg, progress=False)
@@ -408,7 +412,7 @@ def test_distill_task_with_a_trajectory_bank(tiny_models, tmp_path):
     data, ae, teacher = tiny_models
     traj = TrajectoryConfig(size=4, decode_steps=(1, 2), substeps=1, frames=32, batch=2)
     task = DistillTask(str(data), str(teacher), str(ae), method="ctd", objective=CTDConfig(levels=6),
-                       crop=32, val_seeds=(0,), val_frames=32, val_steps=(1, 2), trajectories=traj)
+                       crop=32, val_seeds=(0,), val_frames=32, val_steps=(1, 2), trajectories=traj, steering=None)
     assert len(task.bank) == 4 and list((data / "cache").glob("trajectories-*/shard-00000.npz"))
     record = loop.run(task, tmp_path / "run", loop.LoopConfig(**LOOP), progress=False)
     assert record["step"] == 3 and np.isfinite(record["loss"])
@@ -434,3 +438,18 @@ def test_trajectories_with_cd_are_refused_before_anything_loads(tmp_path, capsys
                  "--data", str(tmp_path / "absent"), "--teacher", str(tmp_path / "absent.safetensors")])
     assert code == 2 and "--method ctd" in capsys.readouterr().err
 
+
+
+def test_steering_check_runs_the_intensity_control_through_the_student(tiny_models):
+    from ditto2.diffusion import MelAutoencoder
+    from ditto2.models import Teacher
+    from ditto2.train.steering import steering_error_db
+
+    _, ae, teacher_path = tiny_models
+    denoiser = Denoiser.from_pretrained(teacher_path)
+    teacher = Teacher(MelAutoencoder.from_pretrained(ae), denoiser, {})
+    student = Student.from_teacher(denoiser, "ctd", "digest", 1.0, denoiser.edm)
+    before = steering_error_db(teacher, student, SteeringCheck(curves=2, steps=0))
+    after = steering_error_db(teacher, student, SteeringCheck(curves=2, steps=8))
+    assert np.isfinite(before) and after < before
+    assert all(p.requires_grad for p in student.parameters())  # the check leaves the student as it was

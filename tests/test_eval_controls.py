@@ -68,6 +68,8 @@ def test_abab_clip_matches_an_abab_target_better_than_aabb():
     wrong = C.structure_error(wave, structure_from_string("AABB", n_frames=n_frames))
     assert right.mse < 0.1 and wrong.mse > 4 * right.mse  # measured 0.053 vs 0.44
     assert right.size == -(-n_frames // 8)
+    assert right.r > 0.8 and wrong.r < 0.2  # the form is there, or not, whatever the contrast
+    assert C.structure_error(wave, np.ones_like(right.achieved)).r is None  # "AAAA" has no form to correlate
 
 
 def test_a_structure_mask_scores_only_the_cells_it_keeps():

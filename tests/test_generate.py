@@ -174,7 +174,8 @@ def test_intensity_stops_within_its_tolerance_and_full_steps_runs_the_budget(tin
     assert default_target_loss("ditto2", [intensity]) == pytest.approx(2.0 * (0.3 / 10) ** 2)  # 0.3 dB RMS
     structure = C.StructureControl(F.structure_from_string("AB"))
     assert default_target_loss("ditto2", [intensity, melody]) == pytest.approx(2.0 * (0.3 / 10) ** 2 + 0.005)
-    assert default_target_loss("ditto2", [intensity, structure]) is None  # structure runs every step
+    assert default_target_loss("ditto2", [intensity, structure]) == pytest.approx(2.0 * (0.3 / 10) ** 2 + 0.001)
+    assert default_target_loss("ditto2", [intensity, C.SelfLoopControl(1.0)]) is None  # a loop runs every step
     assert default_target_loss("ditto", [intensity]) is None  # the paper's fixed step counts
     assert C.IntensityControl(F.intensity_curve([-40, -20]), mode="corr").settings.stop_below is None
     assert default_decode_steps([intensity]) == 1 and default_decode_steps([intensity, melody]) == 2
@@ -417,6 +418,7 @@ def test_cli_inpaint_writes_the_context_files(tiny_models_dir, tmp_path, referen
     (["--intensity", "-20,abc"], "--intensity"),
     (["--structure", ""], "structure"),
     (["--structure", "abba"], "structure"),
+    (["--structure", "ABBA", "--structure-margin", "-0.1"], "structure margin"),
     (["--inpaint", "REF", "--gap", "5:9"], "gap_end_s"),
     (["--inpaint", "REF", "--gap", "2-3"], "--gap"),
     (["--inpaint", "REF", "--gap", "1:2", "--outpaint", "REF"], "not both"),
@@ -494,3 +496,16 @@ def test_structure_from_a_diagram_is_a_masked_repetition_target():
     assert torch.allclose(shifted.loss(mel), control.loss(mel))  # the free cells do not count
     with pytest.raises(InputError, match="mask"):
         C.StructureControl(control.target, mask=torch.zeros_like(control.mask))
+
+
+def test_structure_margin_forgives_cells_within_it():
+    mel = torch.randn(1, 80, M.CLIP_FRAMES) * 0.3
+    achieved = F.ssm(mel)[0]
+    near = (achieved + 0.1 * torch.sign(torch.randn_like(achieved))).clamp(0, 1)  # every cell within 0.1
+    assert C.StructureControl(near, margin=0).loss(mel) > 0
+    assert C.StructureControl(near, margin=0.1001).loss(mel) == 0
+    far = C.StructureControl(F.structure_from_string("AB"))  # the default margin, 0.3
+    assert 0 < far.loss(mel) < C.StructureControl(F.structure_from_string("AB"), margin=0).loss(mel)
+    assert far.record()["structure"]["margin"] == pytest.approx(0.3)
+    with pytest.raises(InputError, match="margin"):
+        C.StructureControl(near, margin=-0.1)

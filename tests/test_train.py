@@ -218,7 +218,7 @@ def test_autoencoder_and_teacher_train_on_tiny_data(tiny_dataset, tmp_path):
     from ditto2.train.distill import DistillTask
 
     distill = DistillTask(str(tiny_dataset), str(models / "teacher.safetensors"), str(models / "autoencoder.safetensors"),
-                          method="ctd", crop=32, val_seeds=(0,), val_frames=32, val_steps=(1,))
+                          method="ctd", crop=32, val_seeds=(0,), val_frames=32, val_steps=(1,), steering=None)
     loop.run(distill, tmp_path / "ctd", dataclasses.replace(small, sample_every=0), progress=False)
     shutil.copy(tmp_path / "ctd" / "release.safetensors", models / "student_ctd.safetensors")
     assert main(["sample", "--models", str(models), "--model", "ctd", "--decode-steps", "2",

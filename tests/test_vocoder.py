@@ -79,6 +79,55 @@ def test_training_batches_align_mel_and_audio_and_the_loss_falls(tiny_audio_data
     assert list((tmp_path / "run" / "samples").glob("vocoder-*.png"))
 
 
+def test_critics_separate_real_audio_from_noise_when_trained(one_thread):
+    from ditto2.audio.discriminators import DiscriminatorConfig, Discriminators, critic_loss, generator_losses
+
+    torch.manual_seed(0)
+    critics = Discriminators(DiscriminatorConfig(periods=(2, 3), ffts=(256,), channels=(4, 8)))
+    real = torch.from_numpy(np.stack([tone([220, 330], seconds=0.5), tone([262, 392], seconds=0.5)]))
+    fake = 0.05 * torch.randn_like(real)
+    opt = torch.optim.Adam(critics.parameters(), lr=1e-2)
+    first = critic_loss(critics(real), critics(fake)).item()
+    for _ in range(20):
+        opt.zero_grad()
+        critic_loss(critics(real), critics(fake)).backward()
+        opt.step()
+    assert critic_loss(critics(real), critics(fake)).item() < 0.5 * first
+    adversarial, matching = generator_losses(critics(real), critics(fake))
+    assert adversarial > 0.5 and matching > 0  # noise is now told apart: scores near 0, features unlike real ones
+    assert generator_losses(critics(real), critics(real))[1] == 0
+
+
+def test_adversarial_training_resumes_and_releases_the_generator_alone(tiny_audio_dataset, tmp_path, one_thread):
+    from safetensors.torch import load_file
+
+    from ditto2.audio.discriminators import DiscriminatorConfig
+    from ditto2.train import loop
+    from ditto2.train.vocoder import VocoderGAN, VocoderTask
+
+    torch.manual_seed(0)
+    plain = VocoderNet(TINY_VOCODER)
+    plain.save_pretrained(tmp_path / "plain.safetensors", {"steps": 0})
+    task = VocoderTask(str(tiny_audio_dataset), model=TINY_VOCODER, crop=16, val_clips=2, adv_weight=1.0,
+                       critics=DiscriminatorConfig(periods=(2,), ffts=(256,), channels=(4, 8)))
+    model = task.build_model()
+    assert isinstance(model, VocoderGAN)
+    batch = next(task.batches(2, seed=0, rank=0, world_size=1, start=0))
+    loss = task.loss(model, batch, None)
+    loss.backward()
+    assert all(p.grad is not None for p in model.discriminator.parameters())  # the critics learn ...
+    assert all(p.grad is not None for p in model.blocks.parameters())  # ... and so does the generator
+
+    cfg = loop.LoopConfig(steps=2, batch_size=2, log_every=1, ckpt_every=1, val_every=2)
+    record = loop.run(task, tmp_path / "gan", cfg, init=tmp_path / "plain.safetensors", progress=False)  # fresh critics
+    assert record["step"] == 2 and np.isfinite(record["val_lsd"])
+    released = load_file(str(tmp_path / "gan" / "release.safetensors"))
+    assert not any(k.startswith("discriminator.") for k in released)
+    assert NeuralVocoder.from_pretrained(tmp_path / "gan" / "release.safetensors").net.config == TINY_VOCODER
+    assert loop.run(task, tmp_path / "gan", dataclasses.replace(cfg, steps=3), progress=False)["step"] == 3  # resumed
+    assert any(k.startswith("model.discriminator.") for k in load_file(str(tmp_path / "gan" / loop.LAST)))
+
+
 def test_vocode_cli_with_either_vocoder(tmp_path):
     import soundfile as sf
 

@@ -34,7 +34,7 @@ from ditto2.timing import StageTimer, peak_rss_bytes, reset_peak_rss
 METHODS = ("ditto2", "ditto", "none")
 MODELS = STUDENT_METHODS  # the students a models folder may hold
 # DITTO: the paper's settings (150 steps for melody and structure, 70 otherwise; lr 5e-3; Adam's beta1 0.9).
-# DITTO-2: each control's measured settings (``Control.settings``, docs/results.md "Choosing the optimiser
+# DITTO-2: each control's measured settings (``Control.settings``, docs/results-history.md "Choosing the optimiser
 # settings"). A mix takes the most steps among its controls and, if every one of them has a beta1-0.5 rate
 # (``fast_lr``), the smallest of those; otherwise beta1 0.9 and the smallest beta1-0.9 rate (pairs as measured,
 # never a rate measured for one momentum used with the other).

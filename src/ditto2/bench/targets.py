@@ -31,7 +31,7 @@ LOOP_OVERLAP_S = 0.5
 # between neighbouring windows inside real music (1 = as smooth as real music).
 METRICS_OF_TASK = {"intensity": [("intensity_mse_db2", "intensity MSE (dB²) ↓")],
                    "melody": [("melody_accuracy", "melody accuracy ↑")],
-                   "structure": [("structure_mse", "SSM MSE ↓")],
+                   "structure": [("structure_mse", "SSM MSE ↓"), ("structure_r", "SSM r ↑")],
                    "inpaint": [("context_error_db", "context error (dB) ↓"), ("seam_flux_ratio", "seam jump ↓")],
                    "outpaint": [("context_error_db", "context error (dB) ↓"), ("seam_flux_ratio", "seam jump ↓")],
                    "loop": [("loop_flux_ratio", "loop jump ↓"), ("loop_loudness_ratio", "loop level jump ↓")]}

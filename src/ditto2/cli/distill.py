@@ -28,6 +28,9 @@ def add_commands(sub) -> None:
     p.add_argument("--skip", type=int, default=1, help="CD: levels spanned by one teacher step")
     p.add_argument("--max-teacher-steps", type=int, default=4, help="CTD: most teacher steps from t to u")
     p.add_argument("--dsm-weight", type=float, default=1.0, help="CTD: weight of the denoising term")
+    p.add_argument("--steer-curves", type=int, default=4,
+                   help="validation also steers the intensity control through the student on this many tuning "
+                        "curves (val_steer_db, dB RMS; default 4, 0: off)")
     g = p.add_argument_group("CTD trajectory term (docs/distillation.md)")
     g.add_argument("--trajectories", type=int, default=0,
                    help="CTD: train the jumps the decodes chain on a bank of this many teacher ODE trajectories, "
@@ -60,6 +63,7 @@ def _trajectory_config(args):
 def cmd_distill(args) -> None:
     from ditto2.distill.losses import CDConfig, CTDConfig
     from ditto2.train.distill import DistillTask
+    from ditto2.train.steering import SteeringCheck
 
     cfg = _loop_config(args, DISTILL_LOOP)
     cfg.validate()
@@ -68,5 +72,6 @@ def cmd_distill(args) -> None:
                  else CTDConfig(max_teacher_steps=args.max_teacher_steps, dsm_weight=args.dsm_weight, **common))
     task = DistillTask(args.data, args.teacher, args.autoencoder, method=args.method, objective=objective,
                        guidance=args.guidance, crop=args.crop, cond_dropout=args.cond_dropout,
-                       trajectories=_trajectory_config(args))
+                       trajectories=_trajectory_config(args),
+                       steering=SteeringCheck(curves=args.steer_curves) if args.steer_curves else None)
     run_task(task, args, cfg)

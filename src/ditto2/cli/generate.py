@@ -69,9 +69,9 @@ def add_arguments(p) -> None:
     g.add_argument("--seed", type=int, default=0, help="seed of the first candidate (default 0)")
     g.add_argument("--batch", type=int, default=1, help="number of candidates, seeds seed..seed+N-1 (default 1)")
     g.add_argument("--opt-steps", type=int, default=None,
-                   help="optimisation steps (ditto2: 40, 80 with structure, inpaint or outpaint; intensity alone "
-                        "stops once within 0.3 dB RMS of its target, after at most 80; ditto: 70, 150 with melody or "
-                        "structure, as in the paper; a count given here runs every step)")
+                   help="optimisation steps (ditto2: 40, 80 with structure, inpaint or outpaint; intensity, melody "
+                        "and structure stop once (nearly) on target, after at most 80 / 40 / 80; ditto: 70, 150 with "
+                        "melody or structure, as in the paper; a count given here runs every step)")
     g.add_argument("--full-steps", action="store_true",
                    help="ditto2: the fixed step counts (40 for intensity), never stopping early within a tolerance")
     g.add_argument("--lr", type=float, default=None,
@@ -105,6 +105,9 @@ def add_arguments(p) -> None:
                    help='melody: notes such as "C4 D4 E4:2 R G4", a MIDI file, or a monophonic recording')
     c.add_argument("--structure", default=None, metavar="ABBA", help="phrase diagram of capital letters")
     c.add_argument("--structure-from", default=None, metavar="FILE", help="take the structure of this audio")
+    c.add_argument("--structure-margin", type=float, default=None, metavar="M",
+                   help="each self-similarity cell may miss its target by M (default 0.3: sections move within "
+                        "themselves; 0: the exact blocks, DITTO's loss)")
     c.add_argument("--inpaint", default=None, metavar="FILE", help="reference clip whose --gap is filled")
     c.add_argument("--gap", default=None, metavar="START:END", help="seconds of the gap to inpaint")
     c.add_argument("--outpaint", default=None, metavar="FILE", help="reference to continue")
@@ -197,12 +200,13 @@ def build_controls(args) -> list:
             out.append(C.MelodyControl(_melody(args.melody)))
     if args.structure is not None and args.structure_from is not None:
         raise InputError("give either --structure or --structure-from, not both")
+    margin = C.STRUCTURE_MARGIN if args.structure_margin is None else args.structure_margin
     if args.structure is not None:
         with flag("--structure"):
-            out.append(C.StructureControl(F.structure_from_string(args.structure)))
+            out.append(C.StructureControl(F.structure_from_string(args.structure), margin=margin))
     if args.structure_from is not None:
         with flag("--structure-from"):
-            out.append(C.StructureControl(F.structure_from_audio(args.structure_from)))
+            out.append(C.StructureControl(F.structure_from_audio(args.structure_from), margin=margin))
     out += _paint_controls(args)
     if args.text is not None:
         from ditto2.models import load_clap

@@ -129,6 +129,9 @@ def add_commands(sub) -> None:
     voc.add_argument("--crop", type=int, default=64, help="mel frames per training crop (default 64)")
     voc.add_argument("--dim", type=int, default=192, help="channels of the ConvNeXt stack (default 192)")
     voc.add_argument("--blocks", type=int, default=8, help="ConvNeXt blocks (default 8)")
+    voc.add_argument("--adv-weight", type=float, default=0.0,
+                     help="weight of the adversarial term (multi-period + multi-resolution critics; default 0: off)")
+    voc.add_argument("--fm-weight", type=float, default=2.0, help="feature-matching weight with it (default 2)")
     _loop_args(voc, VOCODER_LOOP)
     voc.set_defaults(func=cmd_train_vocoder)
 
@@ -166,7 +169,7 @@ def cmd_train_vocoder(args) -> None:
     cfg = _loop_config(args, VOCODER_LOOP)
     cfg.validate()
     model = VocoderConfig(dim=args.dim, hidden=3 * args.dim, blocks=args.blocks)
-    task = VocoderTask(args.data, model=model, crop=args.crop)
+    task = VocoderTask(args.data, model=model, crop=args.crop, adv_weight=args.adv_weight, fm_weight=args.fm_weight)
     run_task(task, args, cfg)
 
 

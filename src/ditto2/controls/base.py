@@ -11,7 +11,8 @@ generated clip alone, and the music targets (intensity, melody, structure, text)
 
 * ``intensity``: ``{"db": [T floats]}``
 * ``melody``:    ``{"pitch_class": [T ints, -1 = unvoiced]}``
-* ``structure``: ``{"ssm": [[N floats] * N]}``
+* ``structure``: ``{"ssm": [[N floats] * N], "margin": float, "mask": [[N floats] * N] (optional)}`` (the margin
+  is the loss's hinge, recorded; the evaluation scores the plain SSM error)
 * ``context``:   ``{"audio": raw clip file, "reference": file, "mask": [T 0/1], "reference_mask": [R 0/1]}``
   (paint and loop controls: the generated clip must match the reference where the masks are set)
 * ``seams``:     ``[frame, ...]`` boundaries in the final audio where two sources were joined
@@ -33,7 +34,7 @@ from ditto2.errors import InputError
 @dataclasses.dataclass(frozen=True)
 class ControlSettings:
     """How the engines optimise for a control, chosen per control by measurement on tuning targets
-    (docs/results.md "Choosing the optimiser settings", docs/generation.md "Keeping the music"); the pipeline
+    (docs/results-history.md "Choosing the optimiser settings", docs/generation.md "Keeping the music"); the pipeline
     combines them for a mix of controls (``Pipeline.optim_config``)."""
 
     lr: float = 2e-2                # DITTO-2's Adam rate with beta1 0.9

@@ -11,7 +11,7 @@ key            metrics (per file)
 intensity      ``intensity_mse_db2``, ``intensity_pearson`` (None for a flat curve)
 melody         ``melody_accuracy`` (basic-pitch top note vs the pitch classes);
                ``melody_raw_chroma`` too when the entry also has ``f0_hz`` (optional)
-structure      ``structure_mse``
+structure      ``structure_mse``, ``structure_r``
 context        ``context_error_db``: mean |Δ dB log-mel| of ``audio`` (default: the file itself)
                against ``reference`` where ``mask`` / ``reference_mask`` are set
 seams          ``seam_loudness_db``, ``seam_flux_db``, their ratios to the mean jump inside real
@@ -177,7 +177,7 @@ class MelodyScorer(Scorer):
 class StructureScorer(Scorer):
     key = "structure"
     on_clip = True
-    metrics = ("structure_mse",)
+    metrics = ("structure_mse", "structure_r")
 
     def parse(self, value, folder):
         ssm = _numbers(_field(value, "ssm", self.key), "structure.ssm", ndim=2)
@@ -196,7 +196,7 @@ class StructureScorer(Scorer):
 
         ssm, mask = target
         s = structure_error(wave, ssm, mask=mask)
-        return {"structure_mse": s.mse}, {"target": ssm, "achieved": s.achieved}
+        return {"structure_mse": s.mse, "structure_r": s.r}, {"target": ssm, "achieved": s.achieved}
 
 
 def _mask(values, name: str) -> np.ndarray:

@@ -28,6 +28,7 @@ from ditto2.models.teacher import check_autoencoder
 from ditto2.release import file_digest
 from ditto2.data.arrays import SplitArrays
 from ditto2.train.data import split_latents
+from ditto2.train.steering import SteeringCheck, steering_error_db
 from ditto2.train.teacher import latent_batches
 
 OBJECTIVES = {"cd": CDConfig, "ctd": CTDConfig}
@@ -49,6 +50,7 @@ class DistillTask:
     val_seeds: tuple = tuple(range(8))  # 4 until 2026-12-02: their figure moved by +-0.03 between evaluations
     val_frames: int = 512       # clip length of the validation samples (mel frames)
     val_steps: tuple = (1, 2, 4)  # decode step counts measured against the teacher's 20-step sample
+    steering: SteeringCheck | None = dataclasses.field(default_factory=SteeringCheck)  # None: distances only
     name: str = ""
 
     def __post_init__(self):
@@ -129,10 +131,13 @@ class DistillTask:
 
     @torch.no_grad()
     def validate(self, ema) -> dict:
-        """Latent MSE of the k-step student decode to the teacher's 20-step sample from the same x_T."""
+        """Latent MSE of the k-step student decode to the teacher's 20-step sample from the same x_T, and how well
+        the student steers as DITTO-2's surrogate (``train.steering``; not the figure ``best`` is kept on)."""
         ref = self.reference(next(ema.parameters()).device)
         out = {f"mse_{k}step": (self.decode(ema, k) - ref).square().mean().item() for k in self.val_steps}
         out["loss"] = out[f"mse_{self.val_steps[0]}step"]
+        if self.steering is not None:
+            out["steer_db"] = steering_error_db(Teacher(self.ae, self.denoiser, {}), ema, self.steering)
         return out
 
     @torch.no_grad()

@@ -6,9 +6,13 @@ same (seed, rank, k), so a resumed run sees the batches of an uninterrupted one.
 
 Loss: an L1 distance of log-mels (the mel the vocoder is given, recomputed from its output) plus auraloss's
 multi-resolution STFT loss (spectral convergence + log-magnitude) at sizes around the mel's, which is what
-constrains phase: a waveform whose frames disagree in phase smears at every resolution but its own. No
-adversarial term yet (docs/vocoder.md). Validation: the multi-resolution LSD of resynthesised validation clips
-to the originals, beside Griffin-Lim's on the same clips.
+constrains phase: a waveform whose frames disagree in phase smears at every resolution but its own. With
+``adv_weight`` > 0 an adversarial term joins them (``audio.discriminators``: multi-period and multi-resolution
+critics, least squares, plus feature matching): the model is then a ``VocoderGAN``, the generator and its critics in
+one module, so the loop's one optimiser, EMA and checkpoint carry both and a killed run resumes exactly. One
+backward pass gives each side its own gradient: the generator's terms see the critics through detached parameters,
+the critics' term sees a detached waveform. Validation: the multi-resolution LSD of resynthesised validation clips
+to the originals, beside Griffin-Lim's on the same clips. The release is always the generator alone.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import numpy as np
 import torch
 
 from ditto2.audio import mel as M
+from ditto2.audio.discriminators import DiscriminatorConfig, Discriminators, critic_loss, generator_losses
 from ditto2.audio.neural_vocoder import VocoderConfig, VocoderNet
 from ditto2.audio.vocoder import GriffinLim
 from ditto2.data.arrays import SplitArrays
@@ -30,6 +35,20 @@ STFT_SIZES = (256, 512, 1024, 2048, 4096)
 INT16 = 32768.0
 
 
+class VocoderGAN(VocoderNet):
+    """The generator (its forward is the vocoder's) with its critics as a submodule, trained as one module."""
+
+    def __init__(self, config: VocoderConfig | None = None, critics: DiscriminatorConfig | None = None):
+        super().__init__(config)
+        self.discriminator = Discriminators(critics)
+
+    def generator(self) -> VocoderNet:
+        """A plain ``VocoderNet`` holding this module's generator weights (what is released)."""
+        net = VocoderNet(self.config)
+        net.load_state_dict({k: v for k, v in self.state_dict().items() if not k.startswith("discriminator.")})
+        return net
+
+
 @dataclasses.dataclass
 class VocoderTask:
     data: str
@@ -37,6 +56,9 @@ class VocoderTask:
     crop: int = 64                 # mel frames per training crop (0.74 s)
     mel_weight: float = 1.0
     stft_weight: float = 1.0
+    adv_weight: float = 0.0        # adversarial term (0: off, the shipped vocoder's training)
+    fm_weight: float = 2.0         # feature matching, with the adversarial term (HiFi-GAN's 2)
+    critics: DiscriminatorConfig = dataclasses.field(default_factory=DiscriminatorConfig)
     val_clips: int = 8
     name: str = "vocoder"
 
@@ -52,11 +74,13 @@ class VocoderTask:
         self._griffin_lim: dict | None = None
 
     def build_model(self) -> VocoderNet:
-        return VocoderNet(self.model)
+        return VocoderGAN(self.model, self.critics) if self.adv_weight else VocoderNet(self.model)
 
     def config(self) -> dict:
+        adversarial = {"adv_weight": self.adv_weight, "fm_weight": self.fm_weight, "critics": self.critics.to_dict()}
         return {"model": self.model.to_dict(), "crop": self.crop, "data": self.data, "mel_weight": self.mel_weight,
-                "stft_weight": self.stft_weight, "stft_sizes": list(STFT_SIZES)}
+                "stft_weight": self.stft_weight, "stft_sizes": list(STFT_SIZES),
+                **(adversarial if self.adv_weight else {})}
 
     def batches(self, batch_size, seed, rank, world_size, start):
         mels = crop_batches(self.train, batch_size, self.crop, seed, rank, start)
@@ -70,7 +94,15 @@ class VocoderTask:
         target = batch["audio"]
         mel_l1 = (M.denormalise(M.wave_to_mel(wave)) - M.denormalise(batch["mel"])).abs().mean()
         stft = self.stft_loss(wave.unsqueeze(1), target.unsqueeze(1))
-        return self.mel_weight * mel_l1 + self.stft_weight * stft
+        loss = self.mel_weight * mel_l1 + self.stft_weight * stft
+        if not self.adv_weight:
+            return loss
+        critics = getattr(model, "module", model).discriminator
+        real = critics(target)
+        frozen = {name: p.detach() for name, p in critics.named_parameters()}
+        fake = torch.func.functional_call(critics, frozen, (wave,))  # the generator's view: critics held fixed
+        adversarial, matching = generator_losses(real, fake)
+        return loss + self.adv_weight * adversarial + self.fm_weight * matching + critic_loss(real, critics(wave.detach()))
 
     def griffin_lim_lsd(self) -> dict:
         """Griffin-Lim's LSD on the validation clips (computed once: the baseline the vocoder must beat)."""
@@ -99,7 +131,8 @@ class VocoderTask:
                       columns=3)
 
     def release(self, ema, path: Path, info: dict) -> None:
-        ema.save_pretrained(path, info, beside={"vocoder_training": self.config()})
+        generator = ema.generator() if isinstance(ema, VocoderGAN) else ema
+        generator.save_pretrained(path, info, beside={"vocoder_training": self.config()})
 
 
 def _mean_lsd(references: np.ndarray, estimates: np.ndarray) -> dict:
