@@ -23,11 +23,13 @@ def test_lines_are_checked_up_front_and_named(tmp_path, tiny_models_dir):
     jobs = tmp_path / "jobs.jsonl"
     _write_jobs(jobs, [{"intensity": "-30,-20", **QUICK}, "{not json", {"intensity": "abc"}, "",
                        {"melody": "C5 D5", "out": "../escape.wav"}, {"intensity": "-20", "models": "x"},
-                       {"intensity": "-20", "bogus_flag": 1}, {"method": "none", "out": "job-00001.wav"}])
+                       {"intensity": "-20", "bogus_flag": 1}, {"method": "none", "out": "job-00001.wav"},
+                       {"h": 1}, {"lo": True}])  # abbreviations argparse would take for --help (exiting) and --loop
     valid, invalid = read_jobs(jobs, tmp_path / "out", str(tiny_models_dir))
     assert [j.line for j in valid] == [1]
     errors = {bad["line"]: bad["error"] for bad in invalid}
-    assert set(errors) == {2, 3, 5, 6, 7, 8}
+    assert set(errors) == {2, 3, 5, 6, 7, 8, 9, 10}
+    assert "'h': not a ditto2 generate flag" in errors[9] and "'lo'" in errors[10]
     assert "not a JSON object" in errors[2] and errors[3].startswith("--intensity")
     assert "inside the batch's --out folder" in errors[5] and "set for the whole batch" in errors[6]
     assert "bogus" in errors[7] and "also line 1's output" in errors[8]

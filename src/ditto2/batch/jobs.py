@@ -59,8 +59,13 @@ def parse_line(text: str, line: int, out_dir: Path, models: str | None) -> Job:
     if reserved:
         raise InputError(f"{', '.join(reserved)}: set for the whole batch, not per job")
     out = _output(fields, line, out_dir)
+    parser = generate_parser()
+    flags = {s for action in parser._actions for s in action.option_strings if s.startswith("--")} - {"--help"}
+    unknown = sorted(k for k in fields if "--" + k.replace("_", "-") not in flags)
+    if unknown:  # whole flags only: argparse would take "h" for --help (and exit) or "lo" for --loop
+        raise InputError(f"{', '.join(map(repr, unknown))}: not a ditto2 generate flag")
     argv = job_argv(fields, out) + (["--models", str(models)] if models else [])
-    args = generate_parser().parse_args(argv)
+    args = parser.parse_args(argv)
     check_args(args)
     build_controls(args)  # every target parses (notes, curves, reference files) before anything runs
     return Job(line, out, tuple(argv))
