@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -68,6 +70,19 @@ def test_write_audio_is_atomic_and_checks_format(tmp_path):
     with pytest.raises(InputError, match="mp3"):
         write_audio(tmp_path / "x.mp3", np.zeros(10))
     assert [p.name for p in tmp_path.iterdir()] == ["x.wav"]
+
+
+def test_temporaries_of_a_killed_writer_are_removed_by_name(tmp_path):
+    from ditto2.fileio import atomic_path, remove_stale_temporaries
+
+    for name in ("job-1.wav", "job-1.clip.wav", "job-2.wav"):  # a writer killed inside the block leaves its file
+        with atomic_path(tmp_path / name) as tmp:
+            tmp.write_bytes(b"half")
+            os.link(tmp, tmp.with_name(tmp.name.replace(".tmp", "x.tmp")))  # what a SIGKILL would have left
+    (tmp_path / "job-10.wav").write_bytes(b"done")
+    assert remove_stale_temporaries(tmp_path / "job-1.wav") == 2  # its own and its clip's, not job-10's or job-2's
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == \
+        [p.name for p in sorted(tmp_path.glob(".job-2.*"))]
 
 
 def test_normalise_loudness_hits_target_without_clipping():

@@ -29,6 +29,17 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
         raise
 
 
+def remove_stale_temporaries(path: str | os.PathLike) -> int:
+    """Delete what ``atomic_path`` left beside ``path`` (and beside files named after its stem, e.g. X.clip.wav for
+    X.wav) when a writer was killed mid-write; call it only once no writer of those files runs. Returns the count."""
+    path = Path(path)
+    stale = list(path.parent.glob(f".{path.stem}.*.tmp*"))
+    for tmp in stale:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return len(stale)
+
+
 def write_json(path: str | os.PathLike, obj, indent: int = 2) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=indent, sort_keys=False) + "\n")

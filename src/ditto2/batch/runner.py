@@ -2,7 +2,8 @@
 
 Nothing is lost: a job whose sidecar exists is skipped (outputs are written atomically, the sidecar last); a job
 that fails is recorded with its message and the rest go on; a killed worker is restarted by Ray and its job
-retried (``max_restarts`` / ``max_task_retries``); the summary is written atomically at the end.
+retried (``max_restarts`` / ``max_task_retries``), and the temporary file it was writing is removed once the pool has
+drained; the summary is written atomically at the end.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 from ditto2.batch.jobs import Job
-from ditto2.fileio import write_json
+from ditto2.fileio import remove_stale_temporaries, write_json
 
 SUMMARY = "batch-summary.json"
 WORKER_PIDS = ".workers"  # each worker writes its process id here (to watch or stop one)
@@ -71,6 +72,8 @@ def run_batch(jobs: list[Job], out_dir: str | Path, invalid: list[dict], workers
             bar.update()
             bar.set_postfix(failed=sum(r["status"] == "failed" for r in results))
         bar.close()
+        for job in pending:  # a worker killed mid-write leaves its temporary file; no writer runs any more
+            remove_stale_temporaries(job.out)
     summary = _summary(results, skipped, invalid, time.perf_counter() - start, workers)
     write_json(out_dir / SUMMARY, summary)
     return summary
