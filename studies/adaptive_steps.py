@@ -20,12 +20,11 @@ import numpy as np
 import torch
 
 from ditto2 import features as F
-from ditto2.bench import fresh_curves
+from ditto2.bench.targets import TUNING_SEED, fresh_curves
 from ditto2.controls import IntensityControl
 from ditto2.controls.music import INTENSITY_SCALE_DB
 from ditto2.pipeline import Pipeline
 
-TUNING_SEED = 7  # sweep_ditto2.py's: the tuning curves, not the bench's fresh targets
 
 
 def parse_tol(text: str) -> float | None:

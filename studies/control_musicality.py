@@ -30,7 +30,8 @@ from ditto2 import features as F
 from ditto2 import pipeline as P
 from ditto2.audio.io import write_audio
 from ditto2.bench.prompts import DEFAULT_PROMPTS
-from ditto2.bench.targets import FRESH_SKIP, as_float, fresh_curves, melody_control, test_clips, write_reference
+from ditto2.bench.targets import (FRESH_SKIP, TUNING_SEED, as_float, fresh_curves, melody_control, test_clips,
+                                  write_reference)
 from ditto2.eval.reference import make_embedder
 from ditto2.eval.run import evaluate
 from ditto2.fileio import write_json
@@ -42,7 +43,6 @@ STRUCTURES = ("AABA", "ABAC", "ABBA", "ABCA")
 TUNING_STRUCTURES = ("ABA", "ABAB", "AABB")  # the bench's; --targets tuning
 TUNING_PROMPTS = ("a lively folk dance on accordion", "a quiet motet for choir", "a bright string quartet",
                   "a solemn hymn on organ", "a fast reel on fiddle", "a gentle guitar piece in a major key")
-TUNING_SEED = 7  # --targets tuning: loudness curves of another seed, melodies and references of the first test clips
 ACCEPT = {"onset_peakiness": 0.9, "notes_per_clip": 0.9, "peak_persistence": 0.95}  # kept >=; FAD kept <= 1.25
 FAD_KEPT_MAX = 1.25
 

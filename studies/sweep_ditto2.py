@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ditto2 import features as F
-from ditto2.bench import INTENSITY_CURVES, fresh_curves
+from ditto2.bench.targets import INTENSITY_CURVES, TUNING_SEED, fresh_curves
 from ditto2.controls import IntensityControl
 from ditto2.controls.base import total_loss
 from ditto2.engine import Ditto2Engine, OptimConfig, optimise_noise
@@ -32,7 +32,6 @@ from ditto2.pipeline import REFINE_LR_FACTOR, Pipeline
 from ditto2.precision import autocast_for
 
 
-TUNING_SEED = 7  # the bench's fresh targets use its --seed (1000 by default)
 
 
 def intensity_rms_db(mel: torch.Tensor, control: IntensityControl) -> float:

@@ -15,13 +15,11 @@ import numpy as np
 import torch
 
 from ditto2 import features as F
-from ditto2.bench.targets import fresh_curves
+from ditto2.bench.targets import TUNING_SEED, fresh_curves
 from ditto2.controls import IntensityControl
 from ditto2.controls.music import INTENSITY_SCALE_DB
 from ditto2.engine.engines import Ditto2Engine
 from ditto2.engine.optimise import OptimConfig, optimise_noise
-
-TUNING_SEED = 7  # studies/sweep_ditto2.py's tuning curves
 
 
 @dataclasses.dataclass(frozen=True)
