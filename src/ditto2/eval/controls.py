@@ -95,15 +95,9 @@ def structure_error(wave, target_ssm, *, pool: int | None = None, mask=None) -> 
     if weights.shape != target.shape or not (np.all(weights >= 0) and weights.sum() > 0):
         raise InputError(f"structure mask: expected non-negative weights of shape {target.shape}, not all 0")
     mse = float(np.sum(weights * (achieved - target) ** 2) / weights.sum())
-    return StructureScore(mse=mse, size=int(target.shape[0]), r=_correlation(achieved, target, weights > 0),
+    keep = weights > 0
+    return StructureScore(mse=mse, size=int(target.shape[0]), r=_pearson(achieved[keep], target[keep]),
                           achieved=achieved)
-
-
-def _correlation(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> float | None:
-    a, b = a[keep], b[keep]
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return None
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 # --- inpainting / outpainting / looping ---------------------------------------------------------
