@@ -135,7 +135,7 @@ def test_the_page_in_a_real_browser(studio_url, tmp_path):
                                " || document.querySelector('#status').innerText.includes('error')", timeout=120_000)
         assert "done" in page.locator("#status").inner_text(), page.locator("#status").inner_text()
         page.locator("#intensity textarea").fill("-30,loud")
-        page.click("#generate")
+        page.click("#generate")  # at once: while the inpaint still draws its plot, the click must not be dropped
         page.wait_for_function("document.querySelector('#status').innerText.includes('error')", timeout=60_000)
         assert "intensity: expected comma-separated dB values" in page.locator("#status").inner_text()
         browser.close()

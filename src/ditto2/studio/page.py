@@ -178,7 +178,10 @@ def build_page(service):
             if plot_path is not None:
                 yield message, str(result.audio[0]), str(plot_path), [str(p) for p in [*downloads, plot_path]]
 
-        run.click(generate, list(fields.values()), [status, audio, plot, files], api_name="generate")
+        # A click while the last request still draws its plot (its status already says done) runs after it, where
+        # Gradio's default would drop it silently.
+        run.click(generate, list(fields.values()), [status, audio, plot, files], api_name="generate",
+                  trigger_mode="always_last")
     return page
 
 
