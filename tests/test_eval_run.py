@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import soundfile as sf
 
 from ditto2.audio import mel as M
@@ -228,6 +229,24 @@ def test_reference_figures_on_the_tiny_dataset(tiny_dataset, tmp_path, one_threa
     with pytest.raises(InputError, match="fewer than -n 50"):
         reference_figures(tiny_dataset, out, n=50, progress=False)
     assert main(["eval", "reference", "--data", str(tiny_dataset), "-n", "2", "--out", str(out)]) == 2
+
+
+def test_reference_fad_gains_the_neural_vocoder_row(tiny_dataset, tmp_path, one_thread):
+    from ditto2.audio.neural_vocoder import NeuralVocoder, VocoderConfig, VocoderNet
+    from ditto2.eval.reference import reference_figures
+
+    torch.manual_seed(0)
+    untrained = NeuralVocoder(VocoderNet(VocoderConfig(dim=16, hidden=32, blocks=1)))
+    result = reference_figures(tiny_dataset, tmp_path, n=3, embedders=("logmel",), controls=False, progress=False,
+                               neural=untrained)
+    rows = {r["evaluated"]: r for r in result["fad"]["logmel-projection-16d-seed0"] if r["reference"] == "R"}
+    neural, griffin_lim = rows["neural(test mels)"], rows["GL(test mels)"]
+    assert neural["evaluated_set"]["files"] == 3 and np.isfinite(neural["fad"])
+    assert neural["fad"] != griffin_lim["fad"]  # its own waveforms, not Griffin-Lim's
+    assert "| vocoder: neural(test mels) vs R |" in (tmp_path / "reference.md").read_text()
+    plain = reference_figures(tiny_dataset, tmp_path / "plain", n=3, embedders=("logmel",), controls=False,
+                              progress=False)
+    assert all(r["evaluated"] != "neural(test mels)" for r in plain["fad"]["logmel-projection-16d-seed0"])
 
 
 def test_seam_fad_compares_windows_around_joins_with_real_windows(scored):

@@ -71,23 +71,23 @@ def add_commands(sub) -> None:
                    help="also write the real validation clips (set R) here, a reference folder for `eval run`")
     g.add_argument("--out", default="docs/img/reference", help="folder for reference.json and reference.md")
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--neural-vocoder", nargs="?", const="shipped", default=None, metavar="WEIGHTS",
+                   help="add the FAD row of the test mels through the neural vocoder (the shipped one, or WEIGHTS)")
     g.set_defaults(func=cmd_reference)
 
 
 def cmd_vocoder(args) -> None:
     import torch
 
-    from ditto2.audio.neural_vocoder import NeuralVocoder
     from ditto2.audio.vocoder import GriffinLim
     from ditto2.errors import InputError
     from ditto2.eval.vocoders import evaluate_vocoders
-    from ditto2.models import load_vocoder
 
     if args.n < 1:
         raise InputError(f"-n must be at least 1, got {args.n}")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    neural = NeuralVocoder.from_pretrained(args.weights) if args.weights else load_vocoder("neural")
+    neural = _neural_vocoder(args.weights)
     figures = evaluate_vocoders({"griffinlim": GriffinLim(), "neural": neural}, args.data, args.split, args.n, args.out)
     for name in ("griffinlim", "neural"):
         f = figures[name]
@@ -96,6 +96,14 @@ def cmd_vocoder(args) -> None:
               f"), attacks kept {f['attacks_kept_median']:.2f}x, {f['seconds_median'] * 1000:.0f} ms per clip")
     print(f"neural / Griffin-Lim LSD: {figures['neural']['lsd'] / figures['griffinlim']['lsd']:.2f}; "
           f"wrote {args.out}/vocoders.json, vocoders.png")
+
+
+def _neural_vocoder(weights):
+    """The neural vocoder of a release file, or the shipped one (``weights`` None)."""
+    from ditto2.audio.neural_vocoder import NeuralVocoder
+    from ditto2.models import load_vocoder
+
+    return NeuralVocoder.from_pretrained(weights) if weights else load_vocoder("neural")
 
 
 def cmd_quality(args) -> None:
@@ -131,8 +139,11 @@ def cmd_run(args) -> None:
 def cmd_reference(args) -> None:
     from ditto2.eval.reference import markdown, reference_figures
 
+    neural = None if args.neural_vocoder is None else _neural_vocoder(
+        None if args.neural_vocoder == "shipped" else args.neural_vocoder)
     result = reference_figures(args.data, args.out, n=args.n, embedders=tuple(dict.fromkeys(args.embedder)),
-                               seed=args.seed, controls=not args.fad_only, export_audio=args.export_audio)
+                               seed=args.seed, controls=not args.fad_only, export_audio=args.export_audio,
+                               neural=neural)
     print(markdown(result))
 
 

@@ -65,10 +65,11 @@ def sample_clips(root, split: str, n: int, seed: int, fields: tuple[str, ...]) -
     return {f: np.concatenate(v) for f, v in out.items()}
 
 
-def vocode(mels: np.ndarray, desc: str, progress: bool, batch: int = 8) -> list[np.ndarray]:
+def vocode(mels: np.ndarray, desc: str, progress: bool, batch: int = 8, vocoder=None) -> list[np.ndarray]:
+    """Waveforms of ``mels`` through ``vocoder`` (default Griffin-Lim)."""
     from ditto2.audio.vocoder import GriffinLim
 
-    vocoder, waves = GriffinLim(), []
+    vocoder, waves = vocoder or GriffinLim(), []
     with torch.no_grad():
         for k in tqdm(range(0, len(mels), batch), desc=desc, unit="batch", disable=not progress, leave=False):
             waves += list(vocoder(torch.from_numpy(mels[k: k + batch].astype(np.float32))).numpy())
@@ -105,6 +106,8 @@ FAD_ROWS = (  # (row, evaluated set, reference set)
     ("held-out vs training, vocoded: GL(test mels) vs GL(train mels)", "GL(test mels)", "GL(train mels)"),
     ("ceiling: white noise at the clips' RMS vs R", "white noise", "R"),
     ("ceiling: GL(time-shuffled test mels) vs R", "GL(shuffled test mels)", "R"),
+    # with ``neural=``: the shipped vocoder's cost, beside Griffin-Lim's (issue 17)
+    ("vocoder: neural(test mels) vs R", "neural(test mels)", "R"),
 )
 
 
@@ -112,12 +115,13 @@ def fad_figures(sets: dict[str, list[np.ndarray]], embedder, progress: bool) -> 
     from ditto2.eval.fad import _pooled, embed_set, fad_from_embeddings
 
     pooled, summaries = {}, {}
-    needed = sorted({s for _, a, b in FAD_ROWS for s in (a, b)})
+    rows = [r for r in FAD_ROWS if r[1] in sets and r[2] in sets]
+    needed = sorted({s for _, a, b in rows for s in (a, b)})
     for name in tqdm(needed, desc=f"embedding ({embedder.name})", unit="set", disable=not progress, leave=False):
         emb, summary = embed_set(sets[name], embedder, label=name)
         pooled[name], summaries[name] = _pooled(emb, summary, name), summary
     return [{"row": row, "evaluated": a, "reference": b, "fad": fad_from_embeddings(pooled[b], pooled[a]),
-             "evaluated_set": vars(summaries[a]), "reference_set": vars(summaries[b])} for row, a, b in FAD_ROWS]
+             "evaluated_set": vars(summaries[a]), "reference_set": vars(summaries[b])} for row, a, b in rows]
 
 
 def control_figures(test: dict, real: list[np.ndarray], gl: list[np.ndarray], noise: list[np.ndarray],
@@ -180,8 +184,9 @@ def control_figures(test: dict, real: list[np.ndarray], gl: list[np.ndarray], no
 
 
 def reference_figures(data, out_dir, *, n: int = 64, embedders=("logmel",), seed: int = 0, controls: bool = True,
-                      export_audio=None, progress: bool = True) -> dict:
-    """Compute the reference figures; write ``reference.json``, ``reference.md`` (and an example plot)."""
+                      export_audio=None, neural=None, progress: bool = True) -> dict:
+    """Compute the reference figures; write ``reference.json``, ``reference.md`` (and an example plot). With
+    ``neural`` (a vocoder), FAD gains the row of the test mels resynthesised through it."""
     import time
 
     if n < 3:
@@ -201,6 +206,8 @@ def reference_figures(data, out_dir, *, n: int = 64, embedders=("logmel",), seed
     sets = {"R": reference, "real test audio": real, "GL(test mels)": gl,
             "GL(train mels)": vocode(train["mel"], "Griffin-Lim (train)", progress), "white noise": noise,
             "GL(shuffled test mels)": vocode(shuffled, "Griffin-Lim (shuffled)", progress)}
+    if neural is not None:
+        sets["neural(test mels)"] = vocode(test["mel"], "neural vocoder (test)", progress, vocoder=neural)
     if export_audio is not None:
         from ditto2.audio.io import write_audio
 
