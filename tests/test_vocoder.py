@@ -128,6 +128,29 @@ def test_adversarial_training_resumes_and_releases_the_generator_alone(tiny_audi
     assert any(k.startswith("model.discriminator.") for k in load_file(str(tmp_path / "gan" / loop.LAST)))
 
 
+def test_a_grown_vocoder_starts_as_its_release_and_trains_the_new_blocks(tiny_audio_dataset, tmp_path, one_thread,
+                                                                         capsys):
+    from ditto2.train import loop
+    from ditto2.train.vocoder import VocoderTask
+
+    torch.manual_seed(0)
+    VocoderNet(TINY_VOCODER).save_pretrained(tmp_path / "small.safetensors", {"steps": 5})
+    small = VocoderNet.from_pretrained(tmp_path / "small.safetensors")
+    grown_config = dataclasses.replace(TINY_VOCODER, blocks=TINY_VOCODER.blocks + 2, grown=2)
+    task = VocoderTask(str(tiny_audio_dataset), model=grown_config, crop=16, val_clips=2)
+    cfg = loop.LoopConfig(steps=6, batch_size=2, lr=1e-2, warmup=1, log_every=1, ckpt_every=3, val_every=100)
+    grown = task.build_model()
+    release_of = loop._restore(tmp_path / "new-run", grown, task.build_model(), None, tmp_path / "small.safetensors")
+    mel = torch.randn(1, M.N_MELS, 24)
+    assert release_of.step == 5 and torch.allclose(grown(mel), small(mel), atol=1e-6)  # the release's function
+    loop.run(task, tmp_path / "grown", cfg, init=tmp_path / "small.safetensors", progress=False)
+    trained = VocoderNet.from_pretrained(tmp_path / "grown" / "release.safetensors")
+    assert trained.config.blocks == TINY_VOCODER.blocks + 2
+    assert all(b.gamma.abs().max() > 0 for b in trained.blocks[TINY_VOCODER.blocks:])  # the new blocks took part
+    assert main(["train", "vocoder", "--run", str(tmp_path / "x"), "--grow", "2"]) == 2  # nothing to grow from
+    assert "--grow 2" in capsys.readouterr().err
+
+
 def test_vocode_cli_with_either_vocoder(tmp_path):
     import soundfile as sf
 

@@ -32,6 +32,7 @@ class VocoderConfig(JsonConfig):
     dim: int = 192            # channels of the ConvNeXt stack
     hidden: int = 576         # width of each block's point-wise MLP
     blocks: int = 8
+    grown: int = 0            # the last `grown` blocks were appended to a trained stack: they start as the identity
     kernel: int = 7           # depth-wise kernel over frames
     n_fft: int = M.N_FFT      # the head's STFT: the mel's own, so one mel frame is one STFT frame
     hop: int = M.HOP
@@ -63,8 +64,12 @@ class VocoderNet(Pretrained, nn.Module):
         self.config = cfg = config or VocoderConfig()
         self.embed = nn.Conv1d(M.N_MELS, cfg.dim, cfg.kernel, padding=cfg.kernel // 2)
         self.norm_in = nn.LayerNorm(cfg.dim)
-        self.blocks = nn.ModuleList(ConvNeXtBlock(cfg.dim, cfg.hidden, cfg.kernel, 1.0 / cfg.blocks)
-                                    for _ in range(cfg.blocks))
+        first_grown = cfg.blocks - cfg.grown
+        # A grown block's layer scale starts at 0, so a warm start from the smaller release computes what it did;
+        # its weights may be missing from that release (``release.load_release``).
+        self.blocks = nn.ModuleList(ConvNeXtBlock(cfg.dim, cfg.hidden, cfg.kernel, 0.0 if k >= first_grown else
+                                                  1.0 / cfg.blocks) for k in range(cfg.blocks))
+        self.ZERO_START = tuple(f"blocks.{k}." for k in range(first_grown, cfg.blocks))
         self.norm_out = nn.LayerNorm(cfg.dim)
         self.bins = cfg.n_fft // 2 + 1
         self.head = nn.Linear(cfg.dim, 2 * self.bins)

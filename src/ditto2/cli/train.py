@@ -129,6 +129,9 @@ def add_commands(sub) -> None:
     voc.add_argument("--crop", type=int, default=64, help="mel frames per training crop (default 64)")
     voc.add_argument("--dim", type=int, default=192, help="channels of the ConvNeXt stack (default 192)")
     voc.add_argument("--blocks", type=int, default=8, help="ConvNeXt blocks (default 8)")
+    voc.add_argument("--grow", type=int, default=0, metavar="N",
+                     help="append N blocks that start as the identity to the --blocks of the --init release (a new "
+                     "run: the warm start computes what the release did, with more capacity to train)")
     voc.add_argument("--adv-weight", type=float, default=0.0,
                      help="weight of the adversarial term (multi-period + multi-resolution critics; default 0: off)")
     voc.add_argument("--fm-weight", type=float, default=2.0, help="feature-matching weight with it (default 2)")
@@ -164,11 +167,14 @@ def cmd_train_teacher(args) -> None:
 
 def cmd_train_vocoder(args) -> None:
     from ditto2.audio.neural_vocoder import VocoderConfig
+    from ditto2.errors import InputError
     from ditto2.train.vocoder import VocoderTask
 
     cfg = _loop_config(args, VOCODER_LOOP)
     cfg.validate()
-    model = VocoderConfig(dim=args.dim, hidden=3 * args.dim, blocks=args.blocks)
+    if args.grow < 0 or (args.grow and not args.init):
+        raise InputError(f"--grow {args.grow}: expected a positive count of blocks to add to an --init release")
+    model = VocoderConfig(dim=args.dim, hidden=3 * args.dim, blocks=args.blocks + args.grow, grown=args.grow)
     task = VocoderTask(args.data, model=model, crop=args.crop, adv_weight=args.adv_weight, fm_weight=args.fm_weight)
     run_task(task, args, cfg)
 
