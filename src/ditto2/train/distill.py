@@ -14,6 +14,7 @@ the student then follows the guided ODE when given a caption alone. The scale is
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -72,12 +73,17 @@ class DistillTask:
         self.ae_digest = file_digest(self.autoencoder)
         self.guided = CFGDenoiser(self.denoiser, scale=self.guidance) if self.guidance != 1.0 else self.denoiser
         self.train = SplitArrays(self.data, "train", text=True)
-        self.train_latents = split_latents(self.ae, self.ae_digest, self.data, "train", self.train)
         val = SplitArrays(self.data, "validation", text=True, limit=len(self.val_seeds))
         text = torch.from_numpy(val.text[:, 0].astype(np.float32))
         self.val_text = text[torch.arange(len(self.val_seeds)) % len(text)]  # captions cycle if clips are few
         self._reference: torch.Tensor | None = None
         self.bank = self._trajectory_bank() if self.trajectories is not None else None
+
+    @functools.cached_property
+    def train_latents(self):
+        """The training split's latents (encoded once and cached beside the data): loaded when the first batch is
+        asked for, so scoring a student (``validate``) needs no encoding."""
+        return split_latents(self.ae, self.ae_digest, self.data, "train", self.train)
 
     def _trajectory_bank(self) -> TrajectoryBank:
         if self.method != "ctd":
