@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 
 from conftest import tone
@@ -57,3 +59,20 @@ def test_quality_figure_gates_the_student_decodes(tiny_models_dir, tiny_dataset,
     assert {n for n in saved["gate_misses"] if n.startswith("CTD student")} == {
         "CTD student, unconditional, 1-step decode → Griffin-Lim", "CTD student, unconditional, 2-step decode → Griffin-Lim"}
     assert "CTD student, unconditional, 2-step decode" in (tmp_path / "teacher-quality.md").read_text()
+
+
+def test_quality_figure_through_the_neural_vocoder(tiny_models_dir, tiny_dataset, tmp_path):
+    import shutil
+
+    from ditto2.audio.neural_vocoder import VocoderConfig, VocoderNet
+    from ditto2.eval.teacher_report import teacher_quality
+    from ditto2.models import VOCODER_FILE
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, models)
+    VocoderNet(VocoderConfig(dim=16, hidden=32, blocks=1)).save_pretrained(models / VOCODER_FILE)
+    scores = {s.name: s for s in teacher_quality(str(models), str(tiny_dataset), tmp_path / "q", n=3, steps=2,
+                                                   vocoder="neural")}
+    assert "real validation mels → neural vocoder" in scores and not any("Griffin-Lim" in n for n in scores)
+    gate = json.loads((tmp_path / "q" / "teacher-quality.json").read_text())["gate_misses"]
+    assert set(gate) == {n for n in scores if n.startswith("teacher")}

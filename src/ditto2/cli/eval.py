@@ -16,6 +16,9 @@ def add_commands(sub) -> None:
     q.add_argument("--student", choices=("ctd", "cd"), default=None,
                    help="also gate this student's unconditional decodes (from the teacher set's x_T)")
     q.add_argument("--student-steps", default="1,2,4", help="decode step counts of --student (default 1,2,4)")
+    q.add_argument("--vocoder", choices=("griffinlim", "neural"), default="griffinlim",
+                   help="render every mel with this vocoder (default griffinlim, the figure's history; neural: the "
+                   "models folder's)")
     q.set_defaults(func=cmd_quality)
 
     f = ev.add_parser("fad", help="Fréchet audio distance between two folders of audio")
@@ -119,7 +122,7 @@ def cmd_quality(args) -> None:
     except ValueError:
         raise InputError(f"--student-steps must be comma-separated integers, got {args.student_steps!r}") from None
     teacher_quality(args.models, args.data, args.out, n=args.n, steps=args.steps, seed=args.seed, cfg=args.cfg,
-                    student=args.student, student_steps=student_steps)
+                    student=args.student, student_steps=student_steps, vocoder=args.vocoder)
 
 
 def cmd_run(args) -> None:

@@ -8,12 +8,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ditto2.audio.vocoder import GriffinLim
 from ditto2.data.dataset import ClipDataset
 from ditto2.distill import sample_student
 from ditto2.eval import quality
 from ditto2.fileio import write_json
-from ditto2.models import Teacher, load_student_for
+from ditto2.models import Teacher, load_student_for, load_vocoder
 from ditto2.plots import plot_mel_grid
 
 
@@ -59,39 +58,43 @@ def student_mels(teacher: Teacher, student, n: int, seed: int, steps: int) -> to
     return torch.stack(mels)
 
 
-REAL_VOCODED = "real validation mels → Griffin-Lim"
 ENVELOPE_NOISE = "noise with a real spectral envelope"
+VOCODER_LABELS = {"griffinlim": "Griffin-Lim", "neural": "neural vocoder"}
 
 
 def teacher_quality(models: str | None, data: str, out_dir: str | Path, n: int = 64, steps: int = 20,
                     seed: int = 0, cfg: float = 3.0, student: str | None = None,
-                    student_steps: tuple[int, ...] = ()) -> list[quality.SetScore]:
+                    student_steps: tuple[int, ...] = (), vocoder: str = "griffinlim") -> list[quality.SetScore]:
     """The quality table and gate; with ``student`` ("ctd"/"cd") also its unconditional decodes at each of
-    ``student_steps``, gated like the teacher's sets."""
+    ``student_steps``, gated like the teacher's sets. Every mel is rendered by ``vocoder`` (griffinlim or the
+    models folder's neural one), and the sets are named after it."""
     out_dir = Path(out_dir)
-    teacher, vocoder, counter = Teacher.load(models), GriffinLim(), quality.NoteCounter()
+    label = VOCODER_LABELS[vocoder]
+    real_vocoded = f"real validation mels → {label}"
+    teacher, counter = Teacher.load(models), quality.NoteCounter()
+    vocoder = load_vocoder(vocoder, models)
     reference = _held_out(data, "test", n, seed)
     real = _held_out(data, "validation", n, seed + 1)
     ref_features = np.stack([quality.clip_features(c) for c in reference["audio"]])
     uncond = generated_mels(teacher, n, seed, steps)
     cond = generated_mels(teacher, n, seed, steps, text=real["text"], cfg=cfg)
-    generated = {f"teacher, unconditional, {steps} Heun steps → Griffin-Lim": uncond,
-                 f"teacher, validation captions, CFG {cfg:g}, {steps} Heun steps → Griffin-Lim": cond}
+    generated = {f"teacher, unconditional, {steps} Heun steps → {label}": uncond,
+                 f"teacher, validation captions, CFG {cfg:g}, {steps} Heun steps → {label}": cond}
     if student is not None:
         model = load_student_for(models, student)
         for k in student_steps:
-            generated[f"{student.upper()} student, unconditional, {k}-step decode → Griffin-Lim"] = \
+            generated[f"{student.upper()} student, unconditional, {k}-step decode → {label}"] = \
                 student_mels(teacher, model, n, seed, k)
     sets = {
         "real validation clips (rendered audio)": real["audio"],
-        REAL_VOCODED: _vocode(real["mel"], vocoder),
-        "real → autoencoder → Griffin-Lim": _vocode(teacher.autoencoder(real["mel"]).clamp(-1, 1), vocoder),
+        real_vocoded: _vocode(real["mel"], vocoder),
+        f"real → autoencoder → {label}": _vocode(teacher.autoencoder(real["mel"]).clamp(-1, 1), vocoder),
         **{name: _vocode(mels, vocoder) for name, mels in generated.items()},
         **_noise_sets(real["mel"], n, seed, vocoder),
     }
     scores = {name: quality.score_set(name, clips, ref_features, counter)
               for name, clips in tqdm(sets.items(), desc="scoring")}
-    gate = {name: quality.gate_misses(scores[name], scores[REAL_VOCODED], scores[ENVELOPE_NOISE])
+    gate = {name: quality.gate_misses(scores[name], scores[real_vocoded], scores[ENVELOPE_NOISE])
             for name in generated}
     _write(out_dir, list(scores.values()), gate, uncond, cond, real["mel"], teacher, n, steps, cfg)
     return list(scores.values())
