@@ -487,6 +487,32 @@ def test_realism_shapes_the_path_only_when_asked(pipe):
     assert "realism" not in real.history[0]
 
 
+def test_onset_guard_measures_attacks_and_holds_them_from_below_only():
+    from ditto2.engine.onsets import OnsetGuard, mel_onset_peakiness
+
+    torch.manual_seed(0)
+    frames = torch.arange(512).float()
+    notes = (-1 + 1.5 * torch.exp(-(frames % 12) / 4)).expand(2, 80, 512) + 0.02 * torch.randn(2, 80, 512)
+    wash = torch.nn.functional.avg_pool1d(notes, 25, 1, 12, count_include_pad=False)
+    assert (mel_onset_peakiness(notes) > 3 * mel_onset_peakiness(wash)).all()  # attacks vs a smear of them
+    guard = OnsetGuard(weight=1.0)
+    assert torch.equal(guard(notes), torch.zeros(2))  # the first render is the start: nothing to keep yet
+    assert (guard(wash) > 0).all() and torch.equal(guard(notes * 1.5), torch.zeros(2))  # only a loss is penalised
+    smeared = wash.clone().requires_grad_(True)
+    guard(smeared).sum().backward()
+    assert smeared.grad.abs().sum() > 0
+
+
+def test_onset_guard_shapes_the_path_only_when_asked(pipe):
+    control = C.IntensityControl(F.intensity_curve([-40, -20]))
+    plain = pipe.generate([control], opt_steps=4, seed=3, progress=False)
+    guarded = pipe.generate([control], opt_steps=4, seed=3, onset_guard=100.0, progress=False)
+    assert plain.settings["onset_guard"] == 0.0 and guarded.settings["onset_guard"] == 100.0
+    assert len(guarded.history) == len(plain.history) and "onset_guard" not in guarded.history[0]
+    assert pipe.generate([control], opt_steps=4, seed=3, method="ditto", onset_guard=1.0,
+                         progress=False).settings["onset_guard"] == 0.0  # DITTO keeps the paper's loss
+
+
 def test_structure_from_a_diagram_is_a_masked_repetition_target():
     control = C.StructureControl.from_diagram("AABA")
     assert control.mask is not None and control.record()["structure"]["mask"]

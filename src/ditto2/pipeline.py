@@ -25,6 +25,7 @@ from ditto2.controls.base import Control, ControlSettings, total_loss
 from ditto2.controls.paint import OutpaintControl
 from ditto2.diffusion import invert_ddim
 from ditto2.engine import DITTO_STEPS, Ditto2Engine, DittoEngine, Engine, OptimConfig, optimise_noise
+from ditto2.engine.onsets import OnsetGuard
 from ditto2.engine.realism import TeacherRealism
 from ditto2.errors import InputError
 from ditto2.models import STUDENT_METHODS, Teacher, load_student_for, load_vocoder
@@ -169,7 +170,7 @@ class Pipeline:
                  decode_steps: int | None = None, norm_prior: float = 0.0, target_loss: float | None = None,
                  refine_steps: int | None = None, precision: str = "auto", init: np.ndarray | None = None,
                  text: torch.Tensor | None = None, cfg_scale: float = 3.0, teacher_steps: int = DITTO_STEPS,
-                 anchor: bool = True, early_stop: bool = True, realism: float = 0.0,
+                 anchor: bool = True, early_stop: bool = True, realism: float = 0.0, onset_guard: float = 0.0,
                  callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
@@ -186,7 +187,8 @@ class Pipeline:
         most their budget (``default_target_loss``, ``default_steps``); so does an explicit ``opt_steps``.
         ``target_loss`` sets another loss to stop at (within the budget, or ``opt_steps``); the refinement stops at
         the same loss. ``realism``: the weight of the teacher's realism term (engine/realism.py; off by default:
-        measured to wash the music out, docs/generation.md)."""
+        measured to wash the music out, docs/generation.md). ``onset_guard``: the weight of DITTO-2's onset guard
+        (engine/onsets.py: the render's onset peakiness kept at least 0.9x the seed's)."""
         controls = list(controls)
         assembling = [c.name for c in controls if type(c).assemble is not Control.assemble]
         if len(assembling) > 1:
@@ -220,7 +222,7 @@ class Pipeline:
             raise InputError(f"--refine-steps must be a non-negative integer, got {refine_steps!r}")
         if method != "none" and config.steps > 0:
             with timer.stage("optimise"), autocast_for(x_T.device, precision):
-                prior = self._realism(method, realism, seed)
+                prior = self._prior(method, realism, onset_guard, seed)
                 result = self._optimise(engine.render, f"optimising ({engine.name})", engine.sigma_max, x_T, controls,
                                         config, callback, progress, prior=prior)
             x_T, history, best, moments = result.x_T, result.history, result.best_loss.tolist(), result.adam_state
@@ -252,7 +254,8 @@ class Pipeline:
                     "decode_steps": engine.steps if on_teacher else decode_steps,
                     "refine_steps": refine_steps if refining else 0, "precision": precision,
                     **({"refine_lr": refine.lr, "refined_loss": refined_loss} if refining else {}),
-                    "realism": prior.weight if prior is not None else 0.0,
+                    "realism": realism if prior is not None else 0.0,
+                    "onset_guard": onset_guard if prior is not None else 0.0,
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings)
@@ -272,10 +275,14 @@ class Pipeline:
         return OptimConfig(steps=steps, lr=default_rate if lr is None else lr, clip=clip, beta1=beta1,
                            norm_prior=norm_prior, target_loss=target_loss, anchor=anchor, anchor_weights=anchor_weights)
 
-    def _realism(self, method: str, weight: float, seed: int) -> TeacherRealism | None:
-        if method != "ditto2" or not weight > 0:
+    def _prior(self, method: str, realism: float, onset_guard: float, seed: int):
+        """DITTO-2's gradient-only terms: the teacher's realism and the onset guard, where their weights ask."""
+        terms = [] if method != "ditto2" else (
+            ([TeacherRealism(self.teacher, realism, REALISM_SIGMA, seed)] if realism > 0 else []) +
+            ([OnsetGuard(onset_guard)] if onset_guard > 0 else []))
+        if not terms:
             return None
-        return TeacherRealism(self.teacher, weight, REALISM_SIGMA, seed)
+        return lambda mel: sum(term(mel) for term in terms)
 
     @staticmethod
     def _keep_better_decode(engine, controls, seeds, refined, mel, unrefined):
