@@ -234,6 +234,8 @@ def main() -> None:
     p.add_argument("--melody-floor", type=float, default=None,
                    help="MelodyControl's floor for this run (0: DITTO's NLL)")
     p.add_argument("--realism-sigma", type=float, default=None, help="pipeline.REALISM_SIGMA for this run")
+    p.add_argument("--vocoder", choices=("griffinlim", "neural"), default=None,
+                   help="render every set (the uncontrolled ones too) with this vocoder (default: the CLI's)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -245,7 +247,7 @@ def main() -> None:
                       melody_floor=args.melody_floor, structure_form=args.structure_form,
                       structure_margin=args.structure_margin)
     reference = write_reference(args.data, args.out / "reference", 64)
-    pipe, rows = P.Pipeline.from_pretrained(args.models), []
+    pipe, rows = P.Pipeline.from_pretrained(args.models, vocoder=args.vocoder), []
     embedder = make_embedder(args.embedder, 0)
     for task in args.tasks.split(","):
         folder = args.out / task
