@@ -234,6 +234,7 @@ def main() -> None:
     p.add_argument("--melody-floor", type=float, default=None,
                    help="MelodyControl's floor for this run (0: DITTO's NLL)")
     p.add_argument("--realism-sigma", type=float, default=None, help="pipeline.REALISM_SIGMA for this run")
+    p.add_argument("--guard-cap", type=float, default=None, help="pipeline.ONSET_GUARD_CAP for this run")
     p.add_argument("--vocoder", choices=("griffinlim", "neural"), default=None,
                    help="render every set (the uncontrolled ones too) with this vocoder (default: the CLI's)")
     args = p.parse_args()
@@ -243,6 +244,7 @@ def main() -> None:
         override_setting(item)
     if args.realism_sigma is not None:
         P.REALISM_SIGMA = args.realism_sigma
+    P.ONSET_GUARD_CAP = args.guard_cap if args.guard_cap is not None else P.ONSET_GUARD_CAP
     targets = Targets(args.data, args.n, args.out / "refs", tuning=args.targets == "tuning",
                       melody_floor=args.melody_floor, structure_form=args.structure_form,
                       structure_margin=args.structure_margin)

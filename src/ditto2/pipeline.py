@@ -46,6 +46,7 @@ DEFAULT_BETA1, FAST_BETA1 = 0.9, 0.5
 # curves); 5 such steps bring it to 0.34 (docs/results.md). A fresh Adam there takes sign-like first steps that
 # overshoot, whatever its rate. It runs where it was measured to help (``ControlSettings.refine``: intensity).
 REFINE_STEPS = 5
+ONSET_GUARD_CAP = None  # the onset guard's upper bound over the seed's peakiness (engine/onsets.py; None: one-sided)
 REALISM_SIGMA = 2.0  # the noise level of the teacher's realism term (engine/realism.py; off unless asked)
 REFINE_LR_FACTOR = 0.5
 
@@ -279,7 +280,7 @@ class Pipeline:
         """DITTO-2's gradient-only terms: the teacher's realism and the onset guard, where their weights ask."""
         terms = [] if method != "ditto2" else (
             ([TeacherRealism(self.teacher, realism, REALISM_SIGMA, seed)] if realism > 0 else []) +
-            ([OnsetGuard(onset_guard)] if onset_guard > 0 else []))
+            ([OnsetGuard(onset_guard, cap=ONSET_GUARD_CAP)] if onset_guard > 0 else []))
         if not terms:
             return None
         return lambda mel: sum(term(mel) for term in terms)

@@ -29,12 +29,15 @@ def mel_onset_peakiness(mel: torch.Tensor) -> torch.Tensor:
 class OnsetGuard:
     """``guard(mel) -> (B,)`` for ``optimise_noise(prior=...)``: the hinge above, against the first render seen."""
 
-    def __init__(self, weight: float, keep: float = KEEP):
-        self.weight, self.keep = float(weight), float(keep)
+    def __init__(self, weight: float, keep: float = KEEP, cap: float | None = None):
+        self.weight, self.keep, self.cap = float(weight), float(keep), cap
         self.start: torch.Tensor | None = None
 
     def __call__(self, mel: torch.Tensor) -> torch.Tensor:
         peakiness = mel_onset_peakiness(mel)
         if self.start is None:
             self.start = peakiness.detach()
-        return self.weight * torch.relu(self.keep * self.start - peakiness).square()
+        below = torch.relu(self.keep * self.start - peakiness).square()
+        if self.cap is None:
+            return self.weight * below
+        return self.weight * (below + torch.relu(peakiness - self.cap * self.start).square())
