@@ -501,6 +501,8 @@ def test_onset_guard_measures_attacks_and_holds_them_from_below_only():
     smeared = wash.clone().requires_grad_(True)
     guard(smeared).sum().backward()
     assert smeared.grad.abs().sum() > 0
+    capped = OnsetGuard(weight=1.0, cap=1.1)
+    assert torch.equal(capped(wash), torch.zeros(2)) and (capped(notes) > 0).all()  # a cap holds it from above too
 
 
 def test_onset_guard_shapes_the_path_only_when_asked(pipe):
