@@ -113,7 +113,25 @@ def make_clip(pipe, task: str, method: str, controls: list, seed: int, **kwargs)
         return pipe.generate(kept, method="none", model=model, seed=seed, decode_steps=decode, progress=False), kept
     if task == "long":
         return pipe.generate_long(LONG_SECONDS, controls, method=method, seed=seed, progress=False, **kwargs), controls
+    if PICK_OF > 1:
+        return pick_candidate([pipe.generate(controls, method=method, seed=seed + 1000 * k, progress=False, **kwargs)
+                               for k in range(PICK_OF)]), controls
     return pipe.generate(controls, method=method, seed=seed, progress=False, **kwargs), controls
+
+
+PICK_OF = 1  # --pick-of: candidates per clip (seeds seed + 1000 k), one kept by ``pick_candidate``
+PICK_SLACK = 1.1  # a candidate is eligible when its control loss is within this factor of the best one's
+
+
+def pick_candidate(results: list):
+    """The candidate with the peakiest onsets (``engine.onsets``: the mel route of the evaluation's measure) among
+    those whose control loss on the decoded mel is within PICK_SLACK of the best: a realism choice that never
+    trades the target away."""
+    from ditto2.engine.onsets import mel_onset_peakiness
+
+    losses = [sum(v[0] for v in r.final_losses.values()) for r in results]
+    eligible = [r for r, loss in zip(results, losses) if loss <= PICK_SLACK * min(losses) + 1e-9]
+    return max(eligible, key=lambda r: float(mel_onset_peakiness(r.mel)[0]))
 
 
 def run_set(pipe, targets: Targets, task: str, method: str, n: int, folder: Path, **kwargs) -> list[float]:
@@ -235,6 +253,8 @@ def main() -> None:
                    help="MelodyControl's floor for this run (0: DITTO's NLL)")
     p.add_argument("--realism-sigma", type=float, default=None, help="pipeline.REALISM_SIGMA for this run")
     p.add_argument("--guard-cap", type=float, default=None, help="pipeline.ONSET_GUARD_CAP for this run")
+    p.add_argument("--pick-of", type=int, default=1, metavar="K",
+                   help="controlled sets: K candidates per clip, the peakiest within 1.1x of the best control loss kept")
     p.add_argument("--vocoder", choices=("griffinlim", "neural"), default=None,
                    help="render every set (the uncontrolled ones too) with this vocoder (default: the CLI's)")
     args = p.parse_args()
@@ -245,6 +265,8 @@ def main() -> None:
     if args.realism_sigma is not None:
         P.REALISM_SIGMA = args.realism_sigma
     P.ONSET_GUARD_CAP = args.guard_cap if args.guard_cap is not None else P.ONSET_GUARD_CAP
+    global PICK_OF
+    PICK_OF = args.pick_of
     targets = Targets(args.data, args.n, args.out / "refs", tuning=args.targets == "tuning",
                       melody_floor=args.melody_floor, structure_form=args.structure_form,
                       structure_margin=args.structure_margin)
