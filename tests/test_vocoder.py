@@ -128,6 +128,20 @@ def test_adversarial_training_resumes_and_releases_the_generator_alone(tiny_audi
     assert any(k.startswith("model.discriminator.") for k in load_file(str(tmp_path / "gan" / loop.LAST)))
 
 
+def test_gain_augmentation_scales_each_crop_and_recomputes_its_mel(tiny_audio_dataset):
+    from ditto2.train.vocoder import VocoderTask
+
+    plain = VocoderTask(str(tiny_audio_dataset), model=TINY_VOCODER, crop=16, val_clips=2)
+    loud = VocoderTask(str(tiny_audio_dataset), model=TINY_VOCODER, crop=16, val_clips=2, gain_db=12.0)
+    before = next(plain.batches(4, seed=0, rank=0, world_size=1, start=5))
+    after = next(loud.batches(4, seed=0, rank=0, world_size=1, start=5))
+    ratio_db = 20 * torch.log10(after["audio"].abs().amax(-1) / torch.as_tensor(before["audio"]).abs().amax(-1))
+    assert (ratio_db >= -6.01).all() and (ratio_db <= 12.01).all() and ratio_db.std() > 0.5  # a gain per crop
+    assert torch.allclose(after["mel"], M.wave_to_mel(after["audio"]))  # the mel is the scaled audio's
+    again = next(loud.batches(4, seed=0, rank=0, world_size=1, start=5))
+    assert torch.equal(again["audio"], after["audio"])  # batch k stays a function of (seed, rank, k): exact resume
+
+
 def test_a_grown_vocoder_starts_as_its_release_and_trains_the_new_blocks(tiny_audio_dataset, tmp_path, one_thread,
                                                                          capsys):
     from ditto2.train import loop

@@ -135,6 +135,8 @@ def add_commands(sub) -> None:
     voc.add_argument("--adv-weight", type=float, default=0.0,
                      help="weight of the adversarial term (multi-period + multi-resolution critics; default 0: off)")
     voc.add_argument("--fm-weight", type=float, default=2.0, help="feature-matching weight with it (default 2)")
+    voc.add_argument("--gain-db", type=float, default=0.0, metavar="DB",
+                     help="random gain per training crop, uniform in [-DB/2, +DB] dB, its mel recomputed (default 0)")
     _loop_args(voc, VOCODER_LOOP)
     voc.set_defaults(func=cmd_train_vocoder)
 
@@ -175,7 +177,10 @@ def cmd_train_vocoder(args) -> None:
     if args.grow < 0 or (args.grow and not args.init):
         raise InputError(f"--grow {args.grow}: expected a positive count of blocks to add to an --init release")
     model = VocoderConfig(dim=args.dim, hidden=3 * args.dim, blocks=args.blocks + args.grow, grown=args.grow)
-    task = VocoderTask(args.data, model=model, crop=args.crop, adv_weight=args.adv_weight, fm_weight=args.fm_weight)
+    if not 0 <= args.gain_db <= 24:
+        raise InputError(f"--gain-db must be between 0 and 24, got {args.gain_db}")
+    task = VocoderTask(args.data, model=model, crop=args.crop, adv_weight=args.adv_weight, fm_weight=args.fm_weight,
+                       gain_db=args.gain_db)
     run_task(task, args, cfg)
 
 

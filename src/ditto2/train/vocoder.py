@@ -58,6 +58,7 @@ class VocoderTask:
     stft_weight: float = 1.0
     adv_weight: float = 0.0        # adversarial term (0: off, the shipped vocoder's training)
     fm_weight: float = 2.0         # feature matching, with the adversarial term (HiFi-GAN's 2)
+    gain_db: float = 0.0           # random gain per crop, uniform in [-gain_db / 2, +gain_db] dB (0: off)
     critics: DiscriminatorConfig = dataclasses.field(default_factory=DiscriminatorConfig)
     val_clips: int = 8
     name: str = "vocoder"
@@ -79,15 +80,26 @@ class VocoderTask:
     def config(self) -> dict:
         adversarial = {"adv_weight": self.adv_weight, "fm_weight": self.fm_weight, "critics": self.critics.to_dict()}
         return {"model": self.model.to_dict(), "crop": self.crop, "data": self.data, "mel_weight": self.mel_weight,
-                "stft_weight": self.stft_weight, "stft_sizes": list(STFT_SIZES),
+                "stft_weight": self.stft_weight, "stft_sizes": list(STFT_SIZES), "gain_db": self.gain_db,
                 **(adversarial if self.adv_weight else {})}
 
     def batches(self, batch_size, seed, rank, world_size, start):
         mels = crop_batches(self.train, batch_size, self.crop, seed, rank, start)
         waves = crop_batches(self.train, batch_size, self.crop * M.HOP, seed, rank, start, align=M.HOP,
                              frames_of=self.train.audio)
-        for mel, wave in zip(mels, waves):
-            yield {"mel": mel["mel"], "audio": wave["mel"] / INT16}
+        for k, (mel, wave) in enumerate(zip(mels, waves), start=start):
+            batch = {"mel": mel["mel"], "audio": wave["mel"] / INT16}
+            yield self._with_gain(batch, seed * 1_000_003 + rank * 7919 + k) if self.gain_db else batch
+
+    def _with_gain(self, batch: dict, seed: int) -> dict:
+        """Each crop's audio scaled by a random gain, its mel recomputed from the scaled audio. Why (session L): the
+        controls drive generated mels louder than the renders (-20 dBFS) the vocoder learnt from, and it renders
+        those frames 0.6-1.1 dB too quietly (docs/vocoder.md)."""
+        gen = torch.Generator().manual_seed(seed)
+        audio = torch.as_tensor(batch["audio"], dtype=torch.float32)
+        db = (torch.rand(audio.shape[0], generator=gen) * 1.5 - 0.5) * self.gain_db
+        audio = audio * 10 ** (db / 20).unsqueeze(-1)
+        return {"mel": M.wave_to_mel(audio), "audio": audio}
 
     def loss(self, model, batch, generator):
         wave = model(batch["mel"]).float()
