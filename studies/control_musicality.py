@@ -264,7 +264,8 @@ def main() -> None:
         override_setting(item)
     if args.realism_sigma is not None:
         P.REALISM_SIGMA = args.realism_sigma
-    P.ONSET_GUARD_CAP = args.guard_cap if args.guard_cap is not None else P.ONSET_GUARD_CAP
+    if args.guard_cap is not None:
+        P.ONSET_GUARD_CAP = args.guard_cap
     global PICK_OF
     PICK_OF = args.pick_of
     targets = Targets(args.data, args.n, args.out / "refs", tuning=args.targets == "tuning",

@@ -71,8 +71,7 @@ def teacher_quality(models: str | None, data: str, out_dir: str | Path, n: int =
     out_dir = Path(out_dir)
     label = VOCODER_LABELS[vocoder]
     real_vocoded = f"real validation mels → {label}"
-    teacher, counter = Teacher.load(models), quality.NoteCounter()
-    vocoder = load_vocoder(vocoder, models)
+    teacher, counter, renderer = Teacher.load(models), quality.NoteCounter(), load_vocoder(vocoder, models)
     reference = _held_out(data, "test", n, seed)
     real = _held_out(data, "validation", n, seed + 1)
     ref_features = np.stack([quality.clip_features(c) for c in reference["audio"]])
@@ -87,10 +86,10 @@ def teacher_quality(models: str | None, data: str, out_dir: str | Path, n: int =
                 student_mels(teacher, model, n, seed, k)
     sets = {
         "real validation clips (rendered audio)": real["audio"],
-        real_vocoded: _vocode(real["mel"], vocoder),
-        f"real → autoencoder → {label}": _vocode(teacher.autoencoder(real["mel"]).clamp(-1, 1), vocoder),
-        **{name: _vocode(mels, vocoder) for name, mels in generated.items()},
-        **_noise_sets(real["mel"], n, seed, vocoder),
+        real_vocoded: _vocode(real["mel"], renderer),
+        f"real → autoencoder → {label}": _vocode(teacher.autoencoder(real["mel"]).clamp(-1, 1), renderer),
+        **{name: _vocode(mels, renderer) for name, mels in generated.items()},
+        **_noise_sets(real["mel"], n, seed, renderer),
     }
     scores = {name: quality.score_set(name, clips, ref_features, counter)
               for name, clips in tqdm(sets.items(), desc="scoring")}
