@@ -20,6 +20,7 @@ from ditto2.controls import IntensityControl
 from ditto2.controls.music import INTENSITY_SCALE_DB
 from ditto2.engine.engines import Ditto2Engine
 from ditto2.engine.optimise import OptimConfig, optimise_noise
+from ditto2.pipeline import FAST_BETA1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +37,7 @@ def steering_error_db(teacher, student: torch.nn.Module, check: SteeringCheck = 
     """Median over the check's curves of the one-step render's intensity error (dB RMS) after ``check.steps``
     Adam steps at the intensity control's settings (its beta1-0.5 rate)."""
     settings = IntensityControl.settings
-    config = OptimConfig(steps=check.steps, lr=settings.fast_lr, beta1=0.5)
+    config = OptimConfig(steps=check.steps, lr=settings.fast_lr, beta1=FAST_BETA1)
     engine = Ditto2Engine(teacher, student, decode_steps=1)
     flags = [p.requires_grad for p in student.parameters()]
     student.requires_grad_(False)  # gradients for x_T only
