@@ -42,6 +42,21 @@ def test_log_spectral_distance_orders_resyntheses():
     assert 0 < slightly["lsd"] < griffin["lsd"] < noise["lsd"]
 
 
+def test_lsd_loss_is_the_metric_and_trains_towards_the_reference():
+    from ditto2.eval.spectral import lsd_loss
+
+    clean = torch.from_numpy(tone([220, 330, 440], seconds=0.5)).float()
+    noisy = clean + 0.01 * torch.randn(len(clean), generator=torch.Generator().manual_seed(0))
+    metric = log_spectral_distance(clean.numpy(), noisy.numpy())["lsd"]
+    estimate = noisy.clone().unsqueeze(0).requires_grad_(True)
+    loss = lsd_loss(clean.unsqueeze(0), estimate)
+    assert loss.item() == pytest.approx(metric, rel=1e-3)
+    loss.backward()
+    with torch.no_grad():  # a small step against the gradient brings the estimate nearer, by the metric's own measure
+        stepped = estimate - 1e-4 * estimate.grad / estimate.grad.abs().max()
+    assert log_spectral_distance(clean.numpy(), stepped[0].numpy())["lsd"] < metric
+
+
 def test_a_split_without_audio_is_refused_by_name(tiny_dataset):
     from ditto2.data.arrays import SplitArrays
 
@@ -187,6 +202,19 @@ def test_vocode_cli_with_either_vocoder(tmp_path):
                  str(models)]) == 0
     assert sf.read(tmp_path / "n.wav")[0].shape == out.shape
     assert main(["vocode", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.wav")]) == 2
+
+
+def test_each_use_defaults_to_the_vocoder_that_measures_better_there(tmp_path):
+    from ditto2.audio.neural_vocoder import NeuralVocoder
+    from ditto2.models import load_vocoder
+
+    models = tmp_path / "models"
+    models.mkdir()
+    assert isinstance(load_vocoder(None, models, uncontrolled=True), GriffinLim)  # no neural weights: Griffin-Lim
+    VocoderNet(TINY_VOCODER).save_pretrained(models / "vocoder.safetensors", {"steps": 0})
+    assert isinstance(load_vocoder(None, models, uncontrolled=True), NeuralVocoder)
+    assert isinstance(load_vocoder(None, models), GriffinLim)  # controlled generation
+    assert isinstance(load_vocoder("griffinlim", models, uncontrolled=True), GriffinLim)
 
 
 def test_eval_vocoder_scores_both_vocoders_on_held_out_audio(tiny_dataset, tmp_path):

@@ -21,15 +21,18 @@ def add_commands(sub) -> None:
     p.add_argument("--sampler", default="heun", help="heun (default) or euler (= deterministic DDIM)")
     p.add_argument("--models", default=None, help="folder with autoencoder/teacher weights (default: shipped)")
     p.add_argument("--plot", default=None, help="also save the mels as an image")
-    add_vocoder_arg(p)
+    add_vocoder_arg(p, uncontrolled=True)
     p.set_defaults(func=cmd_sample)
 
 
-def add_vocoder_arg(parser) -> None:
-    from ditto2.audio import DEFAULT_VOCODER, VOCODERS
+def add_vocoder_arg(parser, uncontrolled: bool = False) -> None:
+    from ditto2.audio import DEFAULT_VOCODER, UNCONTROLLED_VOCODER, VOCODERS
 
+    default = (f"{UNCONTROLLED_VOCODER} where the models folder has its weights, else {DEFAULT_VOCODER}"
+               if uncontrolled else DEFAULT_VOCODER)
     parser.add_argument("--vocoder", choices=VOCODERS, default=None,
-                        help=f"mel -> waveform: the trained neural vocoder or Griffin-Lim (default {DEFAULT_VOCODER})")
+                        help=f"mel -> waveform: the trained neural vocoder or Griffin-Lim (default {default}; "
+                        "docs/vocoder.md)")
 
 
 def output_paths(out: str, n: int) -> list[Path]:
@@ -50,7 +53,7 @@ def cmd_sample(args) -> None:
         raise InputError(f"-n must be at least 1, got {args.n}")
     paths = output_paths(args.out, args.n)
     teacher = Teacher.load(args.models)
-    vocoder = load_vocoder(args.vocoder, args.models)
+    vocoder = load_vocoder(args.vocoder, args.models, uncontrolled=True)
     text = None
     if args.text is not None:
         from ditto2.text.encoder import encode_texts

@@ -137,6 +137,9 @@ def add_commands(sub) -> None:
     voc.add_argument("--fm-weight", type=float, default=2.0, help="feature-matching weight with it (default 2)")
     voc.add_argument("--gain-db", type=float, default=0.0, metavar="DB",
                      help="random gain per training crop, uniform in [-DB/2, +DB] dB, its mel recomputed (default 0)")
+    voc.add_argument("--lsd-weight", type=float, default=0.0, metavar="W",
+                     help="weight of the evaluation's multi-resolution log-spectral distance (dB) as a loss term "
+                     "(default 0: off)")
     _loop_args(voc, VOCODER_LOOP)
     voc.set_defaults(func=cmd_train_vocoder)
 
@@ -179,8 +182,10 @@ def cmd_train_vocoder(args) -> None:
     model = VocoderConfig(dim=args.dim, hidden=3 * args.dim, blocks=args.blocks + args.grow, grown=args.grow)
     if not 0 <= args.gain_db <= 24:
         raise InputError(f"--gain-db must be between 0 and 24, got {args.gain_db}")
+    if args.lsd_weight < 0:
+        raise InputError(f"--lsd-weight must be >= 0, got {args.lsd_weight}")
     task = VocoderTask(args.data, model=model, crop=args.crop, adv_weight=args.adv_weight, fm_weight=args.fm_weight,
-                       gain_db=args.gain_db)
+                       gain_db=args.gain_db, lsd_weight=args.lsd_weight)
     run_task(task, args, cfg)
 
 

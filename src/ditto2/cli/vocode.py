@@ -12,7 +12,7 @@ def add_commands(sub) -> None:
     p.add_argument("input", help="audio file (wav, flac, ogg, mp3)")
     p.add_argument("-o", "--out", required=True, help="output .wav, .flac or .ogg")
     p.add_argument("--models", default=None, help="folder with vocoder.safetensors (default: shipped)")
-    add_vocoder_arg(p)
+    add_vocoder_arg(p, uncontrolled=True)
     p.set_defaults(func=cmd_vocode)
 
 
@@ -31,7 +31,7 @@ def cmd_vocode(args) -> None:
     wave = read_audio(args.input)
     if len(wave) < M.N_FFT:
         raise InputError(f"{args.input}: too short to vocode ({len(wave)} samples at 22.05 kHz; at least {M.N_FFT})")
-    vocoder = load_vocoder(args.vocoder, args.models)
+    vocoder = load_vocoder(args.vocoder, args.models, uncontrolled=True)
     start = time.perf_counter()
     mel = M.wave_to_mel(torch.from_numpy(wave).float())
     audio = vocoder(mel).numpy()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ditto2.audio import DEFAULT_VOCODER, VOCODERS
+from ditto2.audio import DEFAULT_VOCODER, UNCONTROLLED_VOCODER, VOCODERS
 from ditto2.audio.vocoder import GriffinLim, Vocoder
 from ditto2.clap.model import ClapModel
 from ditto2.distill.student import Student
 from ditto2.errors import InputError, MissingResourceError
-from ditto2.models.files import TEACHER_FILE, VOCODER_FILE, clap_file, student_file, weights_path
+from ditto2.models.files import TEACHER_FILE, VOCODER_FILE, WEIGHTS_DIR, clap_file, student_file, weights_path
 from ditto2.release import file_digest
 
 
@@ -39,9 +39,12 @@ def load_clap(kind: str = "control", directory: str | Path | None = None) -> Cla
     return ClapModel.from_pretrained(path)
 
 
-def load_vocoder(name: str | None = None, directory: str | Path | None = None) -> Vocoder:
-    """The ``neural`` vocoder of a models folder (default: the shipped one) or ``griffinlim``; None: the default."""
-    name = name or DEFAULT_VOCODER
+def load_vocoder(name: str | None = None, directory: str | Path | None = None, uncontrolled: bool = False) -> Vocoder:
+    """The ``neural`` vocoder of a models folder (default: the shipped one) or ``griffinlim``. None: the default for
+    the use, the neural one for ``uncontrolled`` audio where the folder has its weights, else Griffin-Lim."""
+    if name is None:
+        has_neural = (Path(directory or WEIGHTS_DIR) / VOCODER_FILE).is_file()
+        name = UNCONTROLLED_VOCODER if uncontrolled and has_neural else DEFAULT_VOCODER
     if name not in VOCODERS:
         raise InputError(f"unknown vocoder {name!r}; expected one of {', '.join(VOCODERS)}")
     if name == "griffinlim":

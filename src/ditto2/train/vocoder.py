@@ -6,7 +6,8 @@ same (seed, rank, k), so a resumed run sees the batches of an uninterrupted one.
 
 Loss: an L1 distance of log-mels (the mel the vocoder is given, recomputed from its output) plus auraloss's
 multi-resolution STFT loss (spectral convergence + log-magnitude) at sizes around the mel's, which is what
-constrains phase: a waveform whose frames disagree in phase smears at every resolution but its own. With
+constrains phase: a waveform whose frames disagree in phase smears at every resolution but its own; optionally
+(``lsd_weight``) the evaluation's own floored dB distance at the sizes other than the mel's. With
 ``adv_weight`` > 0 an adversarial term joins them (``audio.discriminators``: multi-period and multi-resolution
 critics, least squares, plus feature matching): the model is then a ``VocoderGAN``, the generator and its critics in
 one module, so the loop's one optimiser, EMA and checkpoint carry both and a killed run resumes exactly. One
@@ -27,7 +28,7 @@ from ditto2.audio.discriminators import DiscriminatorConfig, Discriminators, cri
 from ditto2.audio.neural_vocoder import VocoderConfig, VocoderNet
 from ditto2.audio.vocoder import GriffinLim
 from ditto2.data.arrays import SplitArrays
-from ditto2.eval.spectral import log_spectral_distance
+from ditto2.eval.spectral import log_spectral_distance, lsd_loss
 from ditto2.train.data import crop_batches
 
 # 4096 since step 9,000 (session J): the largest evaluation size was the worst (LSD 9.3 dB against 5.8 at 256)
@@ -59,6 +60,7 @@ class VocoderTask:
     adv_weight: float = 0.0        # adversarial term (0: off, the shipped vocoder's training)
     fm_weight: float = 2.0         # feature matching, with the adversarial term (HiFi-GAN's 2)
     gain_db: float = 0.0           # random gain per crop, uniform in [-gain_db / 2, +gain_db] dB (0: off)
+    lsd_weight: float = 0.0        # the evaluation's multi-resolution LSD (dB) as a loss term (0: off)
     critics: DiscriminatorConfig = dataclasses.field(default_factory=DiscriminatorConfig)
     val_clips: int = 8
     name: str = "vocoder"
@@ -81,6 +83,7 @@ class VocoderTask:
         adversarial = {"adv_weight": self.adv_weight, "fm_weight": self.fm_weight, "critics": self.critics.to_dict()}
         return {"model": self.model.to_dict(), "crop": self.crop, "data": self.data, "mel_weight": self.mel_weight,
                 "stft_weight": self.stft_weight, "stft_sizes": list(STFT_SIZES), "gain_db": self.gain_db,
+                "lsd_weight": self.lsd_weight,
                 **(adversarial if self.adv_weight else {})}
 
     def batches(self, batch_size, seed, rank, world_size, start):
@@ -107,6 +110,8 @@ class VocoderTask:
         mel_l1 = (M.denormalise(M.wave_to_mel(wave)) - M.denormalise(batch["mel"])).abs().mean()
         stft = self.stft_loss(wave.unsqueeze(1), target.unsqueeze(1))
         loss = self.mel_weight * mel_l1 + self.stft_weight * stft
+        if self.lsd_weight:
+            loss = loss + self.lsd_weight * lsd_loss(target, wave)
         if not self.adv_weight:
             return loss
         critics = getattr(model, "module", model).discriminator
