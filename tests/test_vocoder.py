@@ -157,6 +157,20 @@ def test_gain_augmentation_scales_each_crop_and_recomputes_its_mel(tiny_audio_da
     assert torch.equal(again["audio"], after["audio"])  # batch k stays a function of (seed, rank, k): exact resume
 
 
+def test_the_lsd_term_adds_the_evaluations_distance_to_the_loss(tiny_audio_dataset, one_thread):
+    from ditto2.eval.spectral import lsd_loss
+    from ditto2.train.vocoder import VocoderTask
+
+    plain = VocoderTask(str(tiny_audio_dataset), model=TINY_VOCODER, crop=16, val_clips=2)
+    weighted = VocoderTask(str(tiny_audio_dataset), model=TINY_VOCODER, crop=16, val_clips=2, lsd_weight=0.5)
+    batch = next(plain.batches(2, seed=0, rank=0, world_size=1, start=0))
+    model = plain.build_model().eval()
+    with torch.no_grad():
+        expected = 0.5 * lsd_loss(torch.as_tensor(batch["audio"]), model(batch["mel"]).float())
+        assert weighted.loss(model, batch, None) - plain.loss(model, batch, None) == pytest.approx(expected.item(), rel=1e-4)
+    assert weighted.config()["lsd_weight"] == 0.5
+
+
 def test_a_grown_vocoder_starts_as_its_release_and_trains_the_new_blocks(tiny_audio_dataset, tmp_path, one_thread,
                                                                          capsys):
     from ditto2.train import loop
