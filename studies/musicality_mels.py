@@ -3,6 +3,8 @@ the "control and musicality" table of docs/results.md.
 
     .venv/bin/python studies/musicality_mels.py --runs runs/mus-a --tuning runs/mus-tune --clip 1 \
         --out docs/img/musicality/mels.png
+    .venv/bin/python studies/musicality_mels.py --runs runs/mus-k --shell --clip 1 \
+        --out docs/img/musicality/mels-shell.png       # the paint controls with and without the spectral shell
 
 Panels (the final audio's mel, clip ``--clip`` of each set): a real test clip, the uncontrolled clip, and the
 controlled clip of several tasks at the CLI defaults; the melody target with DITTO's NLL beside the hinge (tuning
@@ -26,6 +28,15 @@ PANELS = [("refs/ref_{i}.wav", "a real test clip (a fresh reference)"),
           ("loop/ditto2/clip_{i}.clip.wav", "loop (the clip)"),
           ("long/ditto2/clip_{i}.wav", "long form, 12 s"),
           ("melody/ditto2/clip_{i}.wav", "melody, hinge at 0.4 (default)")]
+SHELL_PANELS = [("refs/ref_{i}.wav", "a real test clip (the reference)"),
+                ("loop/none/clip_{i}.clip.wav", "uncontrolled, same seed"),
+                ("loop/ditto2/clip_{i}.clip.wav", "loop, anchor alone (before)"),
+                ("loop/ditto2-ss/clip_{i}.clip.wav", "loop, anchor + spectral shell"),
+                ("inpaint/ditto2/clip_{i}.wav", "inpainting 2-4 s, anchor alone"),
+                ("inpaint/ditto2-ss/clip_{i}.wav", "inpainting 2-4 s, + shell"),
+                ("outpaint/ditto2/clip_{i}.clip.wav", "continuation (the clip), anchor alone"),
+                ("outpaint/ditto2-ss/clip_{i}.clip.wav", "continuation (the clip), + shell"),
+                ("long/ditto2-ss/clip_{i}.wav", "long form, 12 s, + shell")]
 TUNING_PANELS = [("melody/ditto2/clip_{i}.wav", "melody, DITTO's NLL (tuning set)"),
                  ("melody/ditto2-f0.4/clip_{i}.wav", "melody, hinge at 0.4 (tuning set)")]
 
@@ -40,9 +51,10 @@ def main() -> None:
     p.add_argument("--runs", type=Path, required=True)
     p.add_argument("--tuning", type=Path, default=None)
     p.add_argument("--clip", type=int, default=1)
+    p.add_argument("--shell", action="store_true", help="the paint controls with and without the spectral shell")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    panels = [(args.runs / f.format(i=args.clip), t) for f, t in PANELS]
+    panels = [(args.runs / f.format(i=args.clip), t) for f, t in (SHELL_PANELS if args.shell else PANELS)]
     if args.tuning is not None:
         panels += [(args.tuning / f.format(i=args.clip), t) for f, t in TUNING_PANELS]
     panels = [(path, title) for path, title in panels if path.is_file()]

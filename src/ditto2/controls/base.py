@@ -45,6 +45,7 @@ class ControlSettings:
     decode_steps: int = 2           # DITTO-2's student decode steps (a mix takes the most among its controls)
     refine: bool = False            # refine through the k-step decode (measured to help this control)
     anchor: float | None = None     # DITTO-2's output-anchor weight on the frames the control leaves free
+    spectral_shell: bool = False    # DITTO-2 keeps the noise's octave-band powers (engine.optimise.SpectralShell)
     ditto_long: bool = False        # DITTO's 150 steps instead of 70 (the paper's, for melody and structure)
 
 

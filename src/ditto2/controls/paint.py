@@ -13,6 +13,8 @@ seed's noise made, instead of the stationary wash that satisfies every "these fr
 """
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +78,7 @@ class InpaintControl(Control):
     name = "inpaint"
     # The output anchor keeps the frames outside the gap near the seed's music; it slows the context match,
     # which passes the unanchored 40-step figure by 80 steps (docs/generation.md, "Keeping the music").
-    settings = ControlSettings(lr=8e-2, steps=80, anchor=3.0)
+    settings = ControlSettings(lr=8e-2, steps=80, anchor=3.0, spectral_shell=True)
     sidecar_keys = ("context", "seams")
 
     def __init__(self, reference, gap_s: tuple[float, float], context_s=None, n_frames: int = M.CLIP_FRAMES,
@@ -130,7 +132,7 @@ class OutpaintControl(Control):
     """
 
     name = "outpaint"
-    settings = ControlSettings(lr=8e-2, steps=80, anchor=3.0)  # as inpainting's
+    settings = ControlSettings(lr=8e-2, steps=80, anchor=3.0, spectral_shell=True)  # as inpainting's
     sidecar_keys = ("context", "seams", "loop")
 
     def __init__(self, reference, overlap_s: float, n_frames: int = M.CLIP_FRAMES, loop: bool = False,
@@ -141,7 +143,8 @@ class OutpaintControl(Control):
         ref_frames = self.ref_mel.shape[-1]
         self.head, self.ref_tail = outpainting_masks(overlap_s, n_frames, ref_frames)
         self.overlap, self.loops = int(self.head.sum()), loop
-        if loop:
+        if loop:  # the shell sharpens the closing window but makes the join into the reference jump (measured)
+            self.settings = dataclasses.replace(self.settings, spectral_shell=False)
             self.tail, self.ref_head = looping_masks(overlap_s, n_frames, ref_frames)
             if min(ref_frames, n_frames) < 2 * self.overlap:
                 raise InputError(f"overlap: a loop needs the reference and the clip to last at least twice the "
@@ -185,7 +188,7 @@ class SelfLoopControl(Control):
 
     name = "loop"
     loops = True
-    settings = ControlSettings(lr=8e-2, anchor=10.0)
+    settings = ControlSettings(lr=8e-2, anchor=10.0, spectral_shell=True)
     sidecar_keys = ("seams", "loop")
 
     def __init__(self, overlap_s: float = 0.5, loop_s=None, n_frames: int = M.CLIP_FRAMES, weight: float = 1.0):

@@ -35,6 +35,7 @@ class OptimConfig:
     beta1: float = 0.9             # Adam's momentum (0.9 as published; less turns faster near a minimum)
     anchor: float = 0.0            # weight of the output anchor (engine.anchor; 0 = off)
     anchor_weights: tuple[float, ...] | None = None  # per mel frame, 0 = free .. 1 = anchored; None = all frames
+    spectral_shell: bool = False   # after each step, give eps back the starting noise's power in each octave band
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -72,6 +73,41 @@ def lr_at(step: int, config: OptimConfig) -> float:
 def norm_penalty(eps: torch.Tensor) -> torch.Tensor:
     """(B,) squared deviation of |eps| / sqrt(d) from 1: unit Gaussian noise in many dimensions sits on that shell."""
     return (eps.flatten(1).square().mean(-1).sqrt() - 1.0).square()
+
+
+def _octaves(n: int, folded: bool) -> torch.Tensor:
+    """Band index of each FFT bin along an axis of n samples: 0 for DC, then octaves 1, 2-3, 4-7, ...
+    ``folded``: a full FFT's bins (negative frequencies fold onto positive ones), else an rfft's."""
+    k = torch.arange(n)
+    if folded:
+        k = torch.minimum(k, n - k)
+    return torch.where(k == 0, 0, torch.floor(torch.log2(k.clamp(min=1).float())).long() + 1)
+
+
+class SpectralShell:
+    """Keeps eps as typical as white noise band by band: its power in each octave band of the (frequency, time)
+    plane of the latent, pooled over channels, is reset to the starting noise's after every step. The optimiser
+    may move power between phases, channels and bins of a band, not pile it into the slow bands, where a smooth
+    change of the noise (measured: random low-pass changes of the size Adam makes) turns the music into a wash."""
+
+    def __init__(self, eps_0: torch.Tensor):
+        h, w = eps_0.shape[-2:]
+        bands = _octaves(h, folded=True)[:, None] * (int(_octaves(w // 2 + 1, False).max()) + 1) \
+            + _octaves(w // 2 + 1, folded=False)[None, :]
+        self.index = bands.flatten()
+        self.n_bands = int(self.index.max()) + 1
+        self.target = self._band_power(eps_0)
+
+    def _band_power(self, eps: torch.Tensor) -> torch.Tensor:
+        power = torch.fft.rfft2(eps.float()).abs().square().sum(1).flatten(1)  # (B, h * (w // 2 + 1))
+        out = power.new_zeros(power.shape[0], self.n_bands)
+        return out.index_add_(1, self.index, power)
+
+    def project(self, eps: torch.Tensor) -> torch.Tensor:
+        spectrum = torch.fft.rfft2(eps.float())
+        gain = (self.target / self._band_power(eps).clamp(min=1e-12)).sqrt()  # (B, bands)
+        gain = gain[:, self.index].view(eps.shape[0], 1, *spectrum.shape[-2:])
+        return torch.fft.irfft2(spectrum * gain, s=eps.shape[-2:]).to(eps.dtype)
 
 
 def _clip_per_candidate(grad: torch.Tensor, max_norm: float) -> None:
@@ -120,6 +156,7 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
     history: list[dict] = []
     saved: dict[int, torch.Tensor] = {}
     anchor = _Anchor(config) if config.anchor else None
+    shell = SpectralShell(x.detach()) if config.spectral_shell else None
     for step in range(config.steps + 1):  # the last pass only evaluates the final iterate
         final = step == config.steps
         with torch.set_grad_enabled(not final):
@@ -149,5 +186,8 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
             _clip_per_candidate(x.grad, config.clip)
         optimiser.param_groups[0]["lr"] = lr_at(step, config)
         optimiser.step()
+        if shell is not None:
+            with torch.no_grad():
+                x.copy_(shell.project(x))
     return OptimResult(best_x * sigma, best_loss, history, steps_run=step, snapshots=saved,
                        adam_state=copy.deepcopy(optimiser.state_dict()))
