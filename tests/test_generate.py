@@ -453,12 +453,25 @@ def test_melody_floor_leaves_frames_alone_once_the_target_leads():
     pc = torch.as_tensor(melody.pitch_class)
     target_share = share.gather(-2, pc.clamp(min=0).expand(2, 1, -1)).squeeze(-2)[:, pc >= 0]
     low, high = float(target_share.min()) * 0.99, float(target_share.max()) * 1.01
-    assert C.MelodyControl(melody, floor=low).loss(mel).abs().max() == 0  # every frame above its floor: met
-    hinge = C.MelodyControl(melody, floor=high).loss(mel)
+    assert C.MelodyControl(melody, floor=low, temperature=1.0).loss(mel).abs().max() == 0  # above its floor: met
+    hinge = C.MelodyControl(melody, floor=high, temperature=1.0).loss(mel)
     nll = C.MelodyControl(melody, floor=None).loss(mel)
     assert (hinge > 0).all() and (hinge < nll).all()  # a hinge at the floor asks less than DITTO's NLL
     with pytest.raises(InputError, match="floor"):
         C.MelodyControl(melody, floor=1.5)
+
+
+def test_melody_default_floor_sharpens_the_distribution_and_the_nll_keeps_the_chroma_shares():
+    from ditto2.controls.music import MELODY_FLOOR, MELODY_TEMPERATURE
+
+    melody = F.melody_from_notes("C4 E4", n_frames=64)
+    mel = torch.randn(2, 80, 64) * 0.3
+    default = C.MelodyControl(melody).loss(mel)
+    torch.testing.assert_close(default, C.MelodyControl(melody, temperature=MELODY_TEMPERATURE).loss(mel))
+    assert not torch.allclose(default, C.MelodyControl(melody, temperature=1.0).loss(mel))
+    torch.testing.assert_close(C.MelodyControl(melody, floor=None).loss(mel),
+                               C.MelodyControl(melody, floor=None, temperature=1.0).loss(mel))
+    assert MELODY_TEMPERATURE < 1 and 0 < MELODY_FLOOR < 1  # the target must lead the classes, not own the chroma
 
 
 def test_teacher_realism_is_normalised_to_the_start_and_pulls_without_training_the_teacher(pipe):
