@@ -7,7 +7,7 @@ own route). Tuning targets (``control_musicality.Targets(tuning=True)``), seeds 
     .venv/bin/python studies/noise_perturbation.py [--task structure] [-n 8]
 
 Measured (session O, docs/generation.md "The spectral shell"): random low-pass changes of the optimised change's
-size take peakiness from 3.38 to 2.93 (3x the size: 1.95) while white ones do not (3.58): the student reads slow
+size take peakiness from 3.38 to 2.93 (3x the size: 1.95) while white ones do not (3.53): the student reads slow
 changes of the noise as a wash, whatever their direction.
 """
 from __future__ import annotations
