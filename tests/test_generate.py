@@ -462,7 +462,7 @@ def test_melody_floor_leaves_frames_alone_once_the_target_leads():
 
 
 def test_melody_default_floor_sharpens_the_distribution_and_the_nll_keeps_the_chroma_shares():
-    from ditto2.controls.music import MELODY_FLOOR, MELODY_TEMPERATURE
+    from ditto2.controls.music import MELODY_TEMPERATURE
 
     melody = F.melody_from_notes("C4 E4", n_frames=64)
     mel = torch.randn(2, 80, 64) * 0.3
@@ -471,7 +471,8 @@ def test_melody_default_floor_sharpens_the_distribution_and_the_nll_keeps_the_ch
     assert not torch.allclose(default, C.MelodyControl(melody, temperature=1.0).loss(mel))
     torch.testing.assert_close(C.MelodyControl(melody, floor=None).loss(mel),
                                C.MelodyControl(melody, floor=None, temperature=1.0).loss(mel))
-    assert MELODY_TEMPERATURE < 1 and 0 < MELODY_FLOOR < 1  # the target must lead the classes, not own the chroma
+    with pytest.raises(InputError, match="temperature"):
+        C.MelodyControl(melody, temperature=0.0).loss(mel)
 
 
 def test_teacher_realism_is_normalised_to_the_start_and_pulls_without_training_the_teacher(pipe):

@@ -43,9 +43,10 @@ def test_a_slow_change_is_pulled_back_to_the_starting_band_powers():
     changed = eps + slow_change(eps, 0.3)
     projected = shell.project(changed)
     torch.testing.assert_close(shell._band_power(projected), shell.target, rtol=1e-4, atol=1e-3)
-    slow = shell.index == 0  # DC along both axes: the band a smooth change inflates most
+    # band 0 is DC along both axes, the band a smooth change inflates most
     assert float(shell._band_power(changed)[:, 0].min()) > 2 * float(shell.target[:, 0].max())
-    assert slow.sum() == 1 and projected.shape == eps.shape and projected.dtype == eps.dtype
+    assert projected.shape == eps.shape and projected.dtype == eps.dtype
+    assert float((projected - eps).square().mean()) < 0.5 * float((changed - eps).square().mean())
 
 
 def test_optimising_with_the_shell_keeps_the_band_powers_and_still_lowers_the_loss():

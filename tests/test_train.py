@@ -1,4 +1,5 @@
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -244,8 +245,12 @@ def test_two_process_training_with_torchrun(tmp_path):
         "loop.run(ToyTask(), %r, dataclasses.replace(CFG, steps=6), progress=False)\n"
         % (str(Path(__file__).parent), str(tmp_path / "run")))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with socket.socket() as probe:  # a free port: a fixed one failed now and then (still in use by an earlier run)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                             "--master_port", "29533", str(script)], capture_output=True, text=True, env=env, timeout=300)
+                             "--master_port", str(port), str(script)], capture_output=True, text=True, env=env,
+                            timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     log = loop.read_log(tmp_path / "run")
     assert log[-1]["step"] == 6 and log[-1]["clips_per_s"] > 0

@@ -196,8 +196,9 @@ class Pipeline:
         ``target_loss`` sets another loss to stop at (within the budget, or ``opt_steps``); the refinement stops at
         the same loss. ``spectral_shell``: True / False turns DITTO-2's spectral shell (engine/optimise.py) on / off
         against the controls' default (``default_spectral_shell``). ``realism``: the weight of the teacher's realism
-        term (engine/realism.py; off by default: measured to wash the music out, docs/generation.md). ``onset_guard``: the weight of DITTO-2's onset guard
-        (engine/onsets.py: the render's onset peakiness kept at least 0.9x the seed's)."""
+        term (engine/realism.py; off by default: measured to wash the music out, docs/generation.md).
+        ``onset_guard``: the weight of DITTO-2's onset guard (engine/onsets.py: the render's onset peakiness kept at
+        least 0.9x the seed's)."""
         controls = list(controls)
         assembling = [c.name for c in controls if type(c).assemble is not Control.assemble]
         if len(assembling) > 1:
@@ -259,7 +260,8 @@ class Pipeline:
         on_teacher = isinstance(engine, DittoEngine)
         settings = {"method": method, "model": "teacher" if on_teacher else model, "seeds": seeds,
                     "opt_steps": config.steps if method != "none" else 0, "opt_steps_run": steps_run,
-                    "target_loss": config.target_loss, "lr": config.lr, "spectral_shell": config.spectral_shell,
+                    "target_loss": config.target_loss, "lr": config.lr,
+                    "spectral_shell": config.spectral_shell and method != "none" and steps_run > 0,
                     "beta1": config.beta1, "norm_prior": config.norm_prior,
                     "decode_steps": engine.steps if on_teacher else decode_steps,
                     "refine_steps": refine_steps if refining else 0, "precision": precision,
@@ -365,4 +367,6 @@ class Pipeline:
                             real_time_factor=audio.size / M.SAMPLE_RATE / total, peak_rss_mb=peak_rss_bytes() / 2**20)
         first.settings.update(seconds=seconds, clips=clips, overlap_s=overlap_s,
                               seams=[s for s in seams if s < audio.size // M.HOP])
+        if clips > 1:  # the settings above are the first clip's; the continuations may optimise otherwise
+            first.settings["continuations_spectral_shell"] = nxt.settings["spectral_shell"]
         return dataclasses.replace(first, audio=[audio], history=history)

@@ -115,7 +115,9 @@ class MelodyControl(Control):
 
     def loss(self, mel: torch.Tensor) -> torch.Tensor:
         _check_frames(self.name, mel, self.pitch_class.numel())
-        temperature = self.temperature or (MELODY_TEMPERATURE if self.floor is not None else 1.0)
+        temperature = self.temperature
+        if temperature is None:
+            temperature = MELODY_TEMPERATURE if self.floor is not None else 1.0
         log_probs = melody_log_probs(mel, temperature)  # (B, 12, T)
         voiced = self.pitch_class >= 0
         target = self.pitch_class.clamp(min=0).to(mel.device)

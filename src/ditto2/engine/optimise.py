@@ -94,18 +94,20 @@ class SpectralShell:
         h, w = eps_0.shape[-2:]
         bands = _octaves(h, folded=True)[:, None] * (int(_octaves(w // 2 + 1, False).max()) + 1) \
             + _octaves(w // 2 + 1, folded=False)[None, :]
-        self.index = bands.flatten()
+        self.index = bands.flatten().to(eps_0.device)
         self.n_bands = int(self.index.max()) + 1
         self.target = self._band_power(eps_0)
 
     def _band_power(self, eps: torch.Tensor) -> torch.Tensor:
-        power = torch.fft.rfft2(eps.float()).abs().square().sum(1).flatten(1)  # (B, h * (w // 2 + 1))
-        out = power.new_zeros(power.shape[0], self.n_bands)
-        return out.index_add_(1, self.index, power)
+        return self._power_of(torch.fft.rfft2(eps.float()))
+
+    def _power_of(self, spectrum: torch.Tensor) -> torch.Tensor:
+        power = spectrum.abs().square().sum(1).flatten(1)  # (B, h * (w // 2 + 1)), channels pooled
+        return power.new_zeros(power.shape[0], self.n_bands).index_add_(1, self.index, power)
 
     def project(self, eps: torch.Tensor) -> torch.Tensor:
         spectrum = torch.fft.rfft2(eps.float())
-        gain = (self.target / self._band_power(eps).clamp(min=1e-12)).sqrt()  # (B, bands)
+        gain = (self.target / self._power_of(spectrum).clamp(min=1e-12)).sqrt()  # (B, bands)
         gain = gain[:, self.index].view(eps.shape[0], 1, *spectrum.shape[-2:])
         return torch.fft.irfft2(spectrum * gain, s=eps.shape[-2:]).to(eps.dtype)
 
