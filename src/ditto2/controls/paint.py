@@ -14,7 +14,6 @@ seed's noise made, instead of the stationary wash that satisfies every "these fr
 from __future__ import annotations
 
 import dataclasses
-
 from pathlib import Path
 
 import numpy as np

@@ -92,8 +92,8 @@ class SpectralShell:
 
     def __init__(self, eps_0: torch.Tensor):
         h, w = eps_0.shape[-2:]
-        bands = _octaves(h, folded=True)[:, None] * (int(_octaves(w // 2 + 1, False).max()) + 1) \
-            + _octaves(w // 2 + 1, folded=False)[None, :]
+        along_time = _octaves(w // 2 + 1, folded=False)
+        bands = _octaves(h, folded=True)[:, None] * (int(along_time.max()) + 1) + along_time[None, :]
         self.index = bands.flatten().to(eps_0.device)
         self.n_bands = int(self.index.max()) + 1
         self.target = self._band_power(eps_0)
