@@ -7,6 +7,8 @@ the "control and musicality" table of docs/results.md.
         --out docs/img/musicality/mels-shell.png       # the paint controls with and without the spectral shell
     .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --melody --clip 1,2,5 \
         --out docs/img/musicality/mels-melody.png      # the melody loss of session O against the floor before it
+    .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --mix --clip 0,8,13 \
+        --out docs/img/musicality/mels-mix.png         # intensity with and without the noise mix (session P)
 
 Panels (the final audio's mel, clip ``--clip`` of each set): a real test clip, the uncontrolled clip, and the
 controlled clip of several tasks at the CLI defaults; the melody target with DITTO's NLL beside the hinge (tuning
@@ -22,6 +24,8 @@ import torch
 from ditto2.audio import mel as M
 from ditto2.audio.io import read_audio
 from ditto2.plots import plot_mel_grid
+
+SEED = 1000  # studies/control_musicality.py: clip i has seed SEED + i
 
 PANELS = [("refs/ref_{i}.wav", "a real test clip (a fresh reference)"),
           ("intensity/none/clip_{i}.wav", "uncontrolled, same seed"),
@@ -39,9 +43,12 @@ SHELL_PANELS = [("refs/ref_{i}.wav", "a real test clip (the reference)"),
                 ("outpaint/ditto2/clip_{i}.clip.wav", "continuation (the clip), anchor alone"),
                 ("outpaint/ditto2-ss/clip_{i}.clip.wav", "continuation (the clip), + shell"),
                 ("long/ditto2-ss/clip_{i}.wav", "long form, 12 s, + shell")]
-MELODY_PANELS = [("melody/none/clip_{i}.wav", "uncontrolled, seed 100{i}"),
+MELODY_PANELS = [("melody/none/clip_{i}.wav", "uncontrolled, seed {seed}"),
                  ("melody/ditto2-floor04/clip_{i}.wav", "melody, floor 0.4 of the chroma (before)"),
                  ("melody/ditto2-m06/clip_{i}.wav", "melody, floor 0.6 at temperature 0.5")]
+MIX_PANELS = [("intensity/none/clip_{i}.wav", "uncontrolled, seed {seed}"),
+              ("intensity/ditto2/clip_{i}.wav", "intensity, Adam on the noise (before)"),
+              ("intensity/ditto2-mix3/clip_{i}.wav", "intensity, a mix of 3 noises (session P)")]
 TUNING_PANELS = [("melody/ditto2/clip_{i}.wav", "melody, DITTO's NLL (tuning set)"),
                  ("melody/ditto2-f0.4/clip_{i}.wav", "melody, hinge at 0.4 (tuning set)")]
 
@@ -58,11 +65,13 @@ def main() -> None:
     p.add_argument("--clip", default="1", help="clip index, or several comma-separated (one row each)")
     p.add_argument("--shell", action="store_true", help="the paint controls with and without the spectral shell")
     p.add_argument("--melody", action="store_true", help="the melody loss of session O against the one before")
+    p.add_argument("--mix", action="store_true", help="intensity with and without the noise mix of session P")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    chosen = MELODY_PANELS if args.melody else SHELL_PANELS if args.shell else PANELS
+    chosen = (MELODY_PANELS if args.melody else SHELL_PANELS if args.shell else MIX_PANELS if args.mix else
+              PANELS)
     clips = [int(c) for c in args.clip.split(",")]
-    panels = [(args.runs / f.format(i=i), t.format(i=i)) for i in clips for f, t in chosen]
+    panels = [(args.runs / f.format(i=i), t.format(i=i, seed=SEED + i)) for i in clips for f, t in chosen]
     if args.tuning is not None:
         panels += [(args.tuning / f.format(i=clips[0]), t) for f, t in TUNING_PANELS]
     panels = [(path, title) for path, title in panels if path.is_file()]

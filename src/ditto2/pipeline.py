@@ -109,6 +109,14 @@ def default_spectral_shell(method: str, controls) -> bool:
     return method != "ditto" and bool(controls) and all(c.settings.spectral_shell for c in controls)
 
 
+def default_noise_mix(method: str, controls) -> int:
+    """DITTO-2's noise mix (engine/optimise.py: ``NoiseMix``) where every control was measured to keep more music
+    with it, at the fewest noises any of them asks for; 0 (eps itself) otherwise and for DITTO (the paper's Adam)."""
+    if method == "ditto" or not controls or any(c.settings.noise_mix < 2 for c in controls):
+        return 0
+    return min(c.settings.noise_mix for c in controls)
+
+
 def _offset(callback, steps: int):
     """The callback with its step numbers continued after ``steps`` earlier ones (None stays None)."""
     return None if callback is None else (lambda step, record: callback(steps + step, record))
@@ -178,8 +186,8 @@ class Pipeline:
                  refine_steps: int | None = None, precision: str = "auto", init: np.ndarray | None = None,
                  text: torch.Tensor | None = None, cfg_scale: float = 3.0, teacher_steps: int = DITTO_STEPS,
                  anchor: bool = True, early_stop: bool = True, realism: float = 0.0, onset_guard: float = 0.0,
-                 spectral_shell: bool | None = None, callback: Callable[[int, dict], None] | None = None,
-                 progress: bool = True) -> GenerationResult:
+                 spectral_shell: bool | None = None, noise_mix: int | None = None,
+                 callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
         ``refine_steps`` (DITTO-2 with a multi-step decode): after the one-step surrogate, that many Adam steps
@@ -195,7 +203,8 @@ class Pipeline:
         most their budget (``default_target_loss``, ``default_steps``); so does an explicit ``opt_steps``.
         ``target_loss`` sets another loss to stop at (within the budget, or ``opt_steps``); the refinement stops at
         the same loss. ``spectral_shell``: True / False turns DITTO-2's spectral shell (engine/optimise.py) on / off
-        against the controls' default (``default_spectral_shell``). ``realism``: the weight of the teacher's realism
+        against the controls' default (``default_spectral_shell``); ``noise_mix`` K (0 = off) DITTO-2's noise mix
+        (``default_noise_mix``). ``realism``: the weight of the teacher's realism
         term (engine/realism.py; off by default: measured to wash the music out, docs/generation.md).
         ``onset_guard``: the weight of DITTO-2's onset guard (engine/onsets.py: the render's onset peakiness kept at
         least 0.9x the seed's)."""
@@ -222,7 +231,7 @@ class Pipeline:
         with timer.stage("invert" if init is not None else "noise"):
             x_T = self.teacher.initial_noise(seeds) if init is None else self.invert(init).expand(batch, -1, -1, -1)
         config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss, anchor, early_stop,
-                                   spectral_shell)
+                                   spectral_shell, noise_mix)
         history: list[dict] = []
         best: list[float] = []
         moments, steps_run, prior = None, 0, None
@@ -262,6 +271,7 @@ class Pipeline:
                     "opt_steps": config.steps if method != "none" else 0, "opt_steps_run": steps_run,
                     "target_loss": config.target_loss, "lr": config.lr,
                     "spectral_shell": config.spectral_shell and method != "none" and steps_run > 0,
+                    "noise_mix": config.noise_mix if method != "none" and steps_run > 0 else 0,
                     "beta1": config.beta1, "norm_prior": config.norm_prior,
                     "decode_steps": engine.steps if on_teacher else decode_steps,
                     "refine_steps": refine_steps if refining else 0, "precision": precision,
@@ -274,10 +284,12 @@ class Pipeline:
 
     @staticmethod
     def optim_config(method: str, controls, opt_steps, lr, norm_prior=0.0, target_loss=None,
-                     anchor: bool = True, early_stop: bool = True, spectral_shell: bool | None = None) -> OptimConfig:
+                     anchor: bool = True, early_stop: bool = True, spectral_shell: bool | None = None,
+                     noise_mix: int | None = None) -> OptimConfig:
         """The paper's DITTO settings; DITTO-2's chosen ones (docs/results.md); explicit values win; ``anchor``
         False turns DITTO-2's output anchor off, ``early_stop`` False its stop within the controls' tolerance,
-        ``spectral_shell`` True / False the spectral shell on / off (None: the controls' default)."""
+        ``spectral_shell`` True / False the spectral shell on / off, ``noise_mix`` the noise mix's size (0 = off;
+        None for either: the controls' default)."""
         key = "ditto" if method == "ditto" else "ditto2"
         if target_loss is None and early_stop and opt_steps is None:  # an explicit count runs every step
             target_loss = default_target_loss(key, controls)
@@ -285,11 +297,13 @@ class Pipeline:
         clip = None if key == "ditto" else 1.0  # the DITTO baseline as published: plain Adam
         anchor, anchor_weights = default_anchor(key, controls) if anchor else (0.0, None)
         default_rate, beta1 = default_adam(key, controls)
-        if spectral_shell is None:
-            spectral_shell = default_spectral_shell(key, controls)
+        if spectral_shell is None:  # an explicit noise mix replaces the default shell (both keep eps white)
+            spectral_shell = default_spectral_shell(key, controls) and not noise_mix
+        if noise_mix is None:
+            noise_mix = 0 if spectral_shell else default_noise_mix(key, controls)
         return OptimConfig(steps=steps, lr=default_rate if lr is None else lr, clip=clip, beta1=beta1,
                            norm_prior=norm_prior, target_loss=target_loss, anchor=anchor, anchor_weights=anchor_weights,
-                           spectral_shell=bool(spectral_shell))
+                           spectral_shell=bool(spectral_shell), noise_mix=noise_mix)
 
     def _prior(self, method: str, realism: float, onset_guard: float, seed: int):
         """DITTO-2's gradient-only terms: the teacher's realism and the onset guard, where their weights ask."""
@@ -369,4 +383,5 @@ class Pipeline:
                               seams=[s for s in seams if s < audio.size // M.HOP])
         if clips > 1:  # the settings above are the first clip's; the continuations may optimise otherwise
             first.settings["continuations_spectral_shell"] = nxt.settings["spectral_shell"]
+            first.settings["continuations_noise_mix"] = nxt.settings["noise_mix"]
         return dataclasses.replace(first, audio=[audio], history=history)

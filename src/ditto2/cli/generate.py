@@ -86,6 +86,10 @@ def add_arguments(p) -> None:
                         "(default 5 for intensity alone when decoded in 2 or more steps, where it was measured to "
                         "help, else 0; docs/results.md)")
     g.add_argument("--norm-prior", type=float, default=0.0, help="weight of the |x_T| Gaussian-shell prior")
+    g.add_argument("--noise-mix", type=int, default=None, metavar="K",
+                   help="ditto2: optimise a mix of K white noises per latent frame instead of the noise itself, "
+                        "which keeps it white (default per control: 3 for intensity alone, else 0 = off; "
+                        "docs/generation.md)")
     g.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto",
                    help="of the networks in the optimisation (default auto: bf16 on CUDA and on CPUs with AMX or "
                         "AVX512-BF16); "
@@ -268,6 +272,8 @@ def check_args(args) -> None:
         raise InputError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.refine_steps is not None and args.refine_steps < 0:
         raise InputError(f"--refine-steps must be a non-negative integer, got {args.refine_steps}")
+    if args.noise_mix is not None and (args.noise_mix < 0 or args.noise_mix == 1):
+        raise InputError(f"--noise-mix must be 0 (off) or at least 2, got {args.noise_mix}")
     for name, value in (("--lr", args.lr), ("--norm-prior", args.norm_prior), ("--seconds", args.seconds)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise InputError(f"{name} must be a finite non-negative number, got {value}")
@@ -302,7 +308,7 @@ def run_generate(args, pipe, callback=None) -> Generated:
         init = reference_wave(args.init, "--init")
     kwargs = dict(method=args.method, model=args.model, seed=args.seed, batch=args.batch, opt_steps=args.opt_steps,
                   lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior,
-                  refine_steps=args.refine_steps, early_stop=not args.full_steps,
+                  refine_steps=args.refine_steps, noise_mix=args.noise_mix, early_stop=not args.full_steps,
                   precision=args.precision, init=init, callback=callback, progress=not args.quiet)
     if args.seconds is not None:
         result = pipe.generate_long(args.seconds, controls, overlap_s=args.overlap, **kwargs)

@@ -46,6 +46,7 @@ class ControlSettings:
     refine: bool = False            # refine through the k-step decode (measured to help this control)
     anchor: float | None = None     # DITTO-2's output-anchor weight on the frames the control leaves free
     spectral_shell: bool = False    # DITTO-2 keeps the noise's octave-band powers (engine.optimise.SpectralShell)
+    noise_mix: int = 0              # DITTO-2 optimises a mix of this many white noises (engine.optimise.NoiseMix)
     ditto_long: bool = False        # DITTO's 150 steps instead of 70 (the paper's, for melody and structure)
 
 

@@ -54,9 +54,11 @@ class IntensityControl(Control):
     # 35 steps on average against 41 at 0.3 dB, mean decoded error 0.17 against 0.12 dB²; on fresh curves the final
     # audio stays under DITTO's error, docs/results.md). With it the 1-step decode, the surrogate itself, beats the
     # 2-step decode + 5 refinement steps on fresh curves: 0.31 against 0.38 dB² (DITTO 0.33), as many notes, faster.
-    # The refinement stays for a 2-step decode asked for with --decode-steps 2.
+    # The refinement stays for a 2-step decode asked for with --decode-steps 2. Adam moves a mix of 3 white noises
+    # per latent frame, not the noise itself (session P, 32 tuning curves: 0.359 against 0.398 dB² with every
+    # musicality measure kept, notes 0.93x against 0.88x; docs/generation.md "The noise mix").
     settings = ControlSettings(fast_lr=3e-2, stop_below=(INTENSITY_TOLERANCE_DB / INTENSITY_SCALE_DB) ** 2, budget=80,
-                               decode_steps=1, refine=True)
+                               decode_steps=1, refine=True, noise_mix=3)
     sidecar_keys = ("intensity",)
 
     def __init__(self, target_db, weight: float = 1.0, mode: str = "l2"):

@@ -3,7 +3,8 @@
 ``render`` maps x_T to a mel (DITTO: the teacher's full DDIM chain; DITTO-2: the one-step student), ``objective``
 maps a mel to one loss per candidate. Adam with per-candidate gradient-norm clipping, best-iterate tracking per
 candidate, and an optional early stop once every candidate is below a target loss. Optionally an output anchor
-(``engine.anchor``) keeps the rendered mel near the starting render where the controls leave the music free.
+(``engine.anchor``) keeps the rendered mel near the starting render where the controls leave the music free, and
+either the spectral shell or the noise mix keeps the optimised noise white (``SpectralShell``, ``NoiseMix``).
 
 Adam runs on the **unit-variance** noise eps = x_T / sigma_max, as DITTO's DDPM does on x_T ~ N(0, I): our EDM
 x_T has standard deviation sigma_max (80), where the paper's learning rate would move it 80 times less.
@@ -22,6 +23,7 @@ from ditto2.errors import InputError
 
 Objective = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 SCHEDULES = ("constant", "cosine")
+MIX_SEED = 1234  # the noise mix's permutations (a fixed function of the basis index)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +38,7 @@ class OptimConfig:
     anchor: float = 0.0            # weight of the output anchor (engine.anchor; 0 = off)
     anchor_weights: tuple[float, ...] | None = None  # per mel frame, 0 = free .. 1 = anchored; None = all frames
     spectral_shell: bool = False   # after each step, give eps back the starting noise's power in each octave band
+    noise_mix: int = 0             # optimise eps as a mix of this many white noises per latent frame (0 = eps itself)
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -50,6 +53,11 @@ class OptimConfig:
             raise InputError(f"Adam beta1 must lie in [0, 1), got {self.beta1!r}")
         if not self.anchor >= 0:
             raise InputError(f"anchor weight must be non-negative, got {self.anchor!r}")
+        if isinstance(self.noise_mix, bool) or not isinstance(self.noise_mix, int) or self.noise_mix < 0 \
+                or self.noise_mix == 1:
+            raise InputError(f"noise mix: expected 0 (off) or at least 2 noises, got {self.noise_mix!r}")
+        if self.noise_mix and self.spectral_shell:
+            raise InputError("the noise mix and the spectral shell are two ways to keep eps white: choose one")
 
 
 @dataclasses.dataclass
@@ -112,6 +120,34 @@ class SpectralShell:
         return torch.fft.irfft2(spectrum * gain, s=eps.shape[-2:]).to(eps.dtype)
 
 
+def _permutation(n: int, i: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(MIX_SEED + i))
+
+
+class NoiseMix:
+    """eps as a mix of K white noises per latent time frame: eps[..., t] = sum_k w_k(t) eps_k[..., t] / |w(t)|,
+    eps_0 the starting noise and eps_k (k > 0) fixed permutations of its elements (white, and independent of it for
+    practical purposes). For any fixed weights the mix is exactly white unit noise; the optimiser moves the weights
+    (K per frame, starting at eps_0 alone) and so chooses among typical noises instead of adding the slow power
+    that washes the music (``SpectralShell``). Deterministic: the permutations are a fixed function of k."""
+
+    def __init__(self, eps_0: torch.Tensor, k: int):
+        flat = eps_0.detach().flatten(1)
+        others = [flat[:, _permutation(flat.shape[1], i).to(flat.device)].view_as(eps_0) for i in range(1, k)]
+        self.basis = torch.stack([eps_0.detach(), *others], 1)  # (B, K, C, H, W)
+
+    def start(self) -> torch.Tensor:
+        """(B, K, frames) weights of the starting noise alone."""
+        b, k, *_, w = self.basis.shape
+        weights = self.basis.new_zeros(b, k, w, dtype=torch.float32)
+        weights[:, 0] = 1.0
+        return weights
+
+    def __call__(self, weights: torch.Tensor) -> torch.Tensor:
+        mixed = torch.einsum("bkchw,bkw->bchw", self.basis.to(weights.dtype), weights)
+        return mixed / weights.square().sum(1).clamp(min=1e-12).sqrt()[:, None, None, :]
+
+
 def _clip_per_candidate(grad: torch.Tensor, max_norm: float) -> None:
     scale = grad[0].numel() ** 0.5
     norms = grad.flatten(1).norm(dim=-1) / scale
@@ -149,19 +185,22 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
     element moves by lr); a refinement that starts near the earlier run's minimum keeps that run's per-element
     scales instead, and descends where a fresh Adam would oscillate (docs/results.md).
     ``prior``: mel -> (B,), a term of the gradient's objective only, as the anchor (``engine.realism``)."""
-    x = (x_T.detach() / sigma).requires_grad_(True)
-    optimiser = torch.optim.Adam([x], lr=config.lr, betas=(config.beta1, 0.999))
+    eps_0 = x_T.detach() / sigma
+    mix = NoiseMix(eps_0, config.noise_mix) if config.noise_mix else None
+    param = (mix.start() if mix is not None else eps_0.clone()).requires_grad_(True)  # what Adam moves
+    optimiser = torch.optim.Adam([param], lr=config.lr, betas=(config.beta1, 0.999))
     if moments is not None:  # a copy: the earlier run's state stays as it was, whoever else continues it
         optimiser.load_state_dict(copy.deepcopy(moments))
         optimiser.param_groups[0].update(lr=config.lr, betas=(config.beta1, 0.999))
-    best_x, best_loss = x.detach().clone(), torch.full((x.shape[0],), float("inf"))
+    best_x, best_loss = eps_0.clone(), torch.full((eps_0.shape[0],), float("inf"))
     history: list[dict] = []
     saved: dict[int, torch.Tensor] = {}
     anchor = _Anchor(config) if config.anchor else None
-    shell = SpectralShell(x.detach()) if config.spectral_shell else None
+    shell = SpectralShell(eps_0) if config.spectral_shell else None
     for step in range(config.steps + 1):  # the last pass only evaluates the final iterate
         final = step == config.steps
         with torch.set_grad_enabled(not final):
+            x = mix(param) if mix is not None else param
             mel = render(x * sigma)
             total, parts = objective(mel)
             penalty = anchor(mel) if anchor is not None and not final else None
@@ -185,11 +224,11 @@ def optimise_noise(x_T: torch.Tensor, render: Callable[[torch.Tensor], torch.Ten
             objective_total = objective_total + penalty
         objective_total.sum().backward()  # candidates are independent: the sum gives each its own gradient
         if config.clip is not None:
-            _clip_per_candidate(x.grad, config.clip)
+            _clip_per_candidate(param.grad, config.clip)
         optimiser.param_groups[0]["lr"] = lr_at(step, config)
         optimiser.step()
         if shell is not None:
             with torch.no_grad():
-                x.copy_(shell.project(x))
+                param.copy_(shell.project(param))
     return OptimResult(best_x * sigma, best_loss, history, steps_run=step, snapshots=saved,
                        adam_state=copy.deepcopy(optimiser.state_dict()))
