@@ -1,6 +1,6 @@
 """The noise mix (issue 15): DITTO-2 may optimise eps as a mix of a few white noises per latent frame instead of eps
 itself; any such mix is white unit noise, so the optimiser cannot pile power into the slow bands that wash the music.
-The whole-clip controls measured to keep more music with it turn it on; DITTO never does."""
+The whole-clip controls measured to keep more music with it turn it on; DITTO does not by default."""
 import numpy as np
 import pytest
 import torch
