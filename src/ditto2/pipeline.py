@@ -93,7 +93,7 @@ def default_refine_steps(controls) -> int:
 def default_anchor(method: str, controls) -> tuple[float, tuple[float, ...] | None]:
     """(weight, per-frame weights) of DITTO-2's output anchor (engine/anchor.py; DITTO keeps the paper's plain
     Adam): when every control has an anchor weight and says which frames it leaves free (a mix with a control
-    that may change every frame, as intensity, melody, structure and text may, is not anchored); the smallest
+    that may change every frame, as intensity, melody and text may, is not anchored); the smallest
     weight among the controls, the frames free of all of them."""
     if method == "ditto" or not controls or any(c.settings.anchor is None for c in controls):
         return 0.0, None

@@ -69,8 +69,8 @@ def add_arguments(p) -> None:
     g.add_argument("--seed", type=int, default=0, help="seed of the first candidate (default 0)")
     g.add_argument("--batch", type=int, default=1, help="number of candidates, seeds seed..seed+N-1 (default 1)")
     g.add_argument("--opt-steps", type=int, default=None,
-                   help="optimisation steps (ditto2: 40, 80 with structure, inpaint or outpaint; intensity, melody "
-                        "and structure stop once (nearly) on target, after at most 80 / 40 / 80; ditto: 70, 150 with "
+                   help="optimisation steps (ditto2: 40, 56 with structure, 80 with inpaint or outpaint; intensity, "
+                        "melody and structure stop once (nearly) on target, after at most 80 / 40 / 56; ditto: 70, 150 with "
                         "melody or structure, as in the paper; a count given here runs every step)")
     g.add_argument("--full-steps", action="store_true",
                    help="ditto2: the fixed step counts (40 for intensity), never stopping early within a tolerance")
@@ -110,7 +110,7 @@ def add_arguments(p) -> None:
     c.add_argument("--structure", default=None, metavar="ABBA", help="phrase diagram of capital letters")
     c.add_argument("--structure-from", default=None, metavar="FILE", help="take the structure of this audio")
     c.add_argument("--structure-margin", type=float, default=None, metavar="M",
-                   help="each self-similarity cell may miss its target by M (default 0.3: sections move within "
+                   help="each self-similarity cell may miss its target by M (default 0.15: sections move within "
                         "themselves; 0: the exact blocks, DITTO's loss)")
     c.add_argument("--inpaint", default=None, metavar="FILE", help="reference clip whose --gap is filled")
     c.add_argument("--gap", default=None, metavar="START:END", help="seconds of the gap to inpaint")
