@@ -433,6 +433,7 @@ def test_cli_inpaint_writes_the_context_files(tiny_models_dir, tmp_path, referen
     (["--text", ""], "--text"),
     (["--seed", "-1", "--intensity", "-20"], "--seed"),
     (["--noise-mix", "1", "--intensity", "-20"], "--noise-mix"),
+    (["--noise-mix", "5000", "--intensity", "-20"], "--noise-mix 5000 is over the limit"),
     (["--loop", "--seconds", "12", "--intensity", "-20"], "--loop"),
     (["--seconds", "inf"], "--seconds"),
     (["--outpaint", "REF", "--loop", "--overlap", "3.2"], "--overlap"),

@@ -13,7 +13,7 @@ from ditto2.errors import InputError
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 # The most work one command may ask for unless --no-limits: a typo such as --seconds 100000 would otherwise start
 # a day-long job (long form costs about a DITTO-2 generation per 5 s of audio; docs/reliability.md).
-LIMITS = {"--seconds": 600.0, "--batch": 64, "--opt-steps": 2000}
+LIMITS = {"--seconds": 600.0, "--batch": 64, "--opt-steps": 2000, "--noise-mix": 64}
 LIMITS_HELP = ", ".join(f"{flag} {value:g}" for flag, value in LIMITS.items())
 EPILOG = """examples:
   ditto2 generate -o out/swell.wav --intensity "-45,-20,-45"
