@@ -79,7 +79,7 @@ class Targets:
         else:
             control = C.StructureControl(F.structure_from_string(self.diagram(i)))
         if self.structure_margin is not None:  # a variant under study
-            control.margin = self.structure_margin
+            control.margin, control.margin_given = self.structure_margin, True
         return control
 
     def controls(self, task: str, i: int) -> list:
@@ -110,13 +110,13 @@ def make_clip(pipe, task: str, method: str, controls: list, seed: int, **kwargs)
     if method in BASELINE.values():
         decode, model = P.default_decode_steps(controls), "teacher" if method == "none-teacher" else "ctd"
         kept = [] if task == "long" else controls  # assembled like the task's output (loops cut, references kept)
-        return pipe.generate(kept, method="none", model=model, seed=seed, decode_steps=decode, progress=False), kept
+        return pipe.generate(kept, method="none", model=model, seed=seed, decode_steps=decode, progress=False)
     if task == "long":
-        return pipe.generate_long(LONG_SECONDS, controls, method=method, seed=seed, progress=False, **kwargs), controls
+        return pipe.generate_long(LONG_SECONDS, controls, method=method, seed=seed, progress=False, **kwargs)
     if PICK_OF > 1:
         return pick_candidate([pipe.generate(controls, method=method, seed=seed + 1000 * k, progress=False, **kwargs)
-                               for k in range(PICK_OF)]), controls
-    return pipe.generate(controls, method=method, seed=seed, progress=False, **kwargs), controls
+                               for k in range(PICK_OF)])
+    return pipe.generate(controls, method=method, seed=seed, progress=False, **kwargs)
 
 
 PICK_OF = 1  # --pick-of: candidates per clip (seeds seed + 1000 k), one kept by ``pick_candidate``
@@ -142,9 +142,9 @@ def run_set(pipe, targets: Targets, task: str, method: str, n: int, folder: Path
         if path.with_suffix(".json").is_file():
             continue
         start = time.perf_counter()
-        result, controls = make_clip(pipe, task, method, targets.controls(task, i), SEED + i, **kwargs)
+        result = make_clip(pipe, task, method, targets.controls(task, i), SEED + i, **kwargs)
         write_json(path.with_suffix(".seconds.json"), {"seconds": time.perf_counter() - start})
-        write_generation(result, controls, [path])
+        write_generation(result, [path])
     return clip_seconds(folder, n)
 
 

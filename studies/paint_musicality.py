@@ -55,11 +55,11 @@ def generate(pipe, task: str, variant: str, refs: list[Path], n: int, folder: Pa
     if task == "loop":  # reference-free: the seeds are one batch
         controls = CONTROLS[task](None)
         result = pipe.generate(controls, seed=SEED, batch=n, decode_steps=2, progress=False, **kwargs)
-        write_generation(result, controls, [folder / f"clip_{i}.wav" for i in range(n)])
+        write_generation(result, [folder / f"clip_{i}.wav" for i in range(n)])
     for i in range(n if task != "loop" else 0):
         controls = CONTROLS[task](refs[i])
         result = pipe.generate(controls, seed=SEED + i, decode_steps=2, progress=False, **kwargs)
-        write_generation(result, controls, [folder / f"clip_{i}.wav"])
+        write_generation(result, [folder / f"clip_{i}.wav"])
     return {"wall_s": time.perf_counter() - start, "settings": result.settings}
 
 

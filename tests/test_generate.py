@@ -553,3 +553,23 @@ def test_structure_margin_forgives_cells_within_it():
     assert far.record()["structure"]["margin"] == pytest.approx(C.STRUCTURE_MARGIN) == 0.15
     with pytest.raises(InputError, match="margin"):
         C.StructureControl(near, margin=-0.1)
+
+
+@pytest.mark.parametrize("method, given, alone, beside_intensity", [
+    ("ditto2", None, C.STRUCTURE_MARGIN, C.STRUCTURE_MARGIN_UNANCHORED),  # the tight hinge only beside the anchor
+    ("ditto", None, C.STRUCTURE_MARGIN_UNANCHORED, C.STRUCTURE_MARGIN_UNANCHORED),
+    ("ditto2", 0.2, 0.2, 0.2)])  # a margin given is kept
+def test_structure_loosens_its_hinge_where_the_anchor_is_off(pipe, tmp_path, method, given, alone, beside_intensity):
+    from ditto2.report import write_generation
+
+    def margin_run(controls):
+        steps = {"teacher_steps": 2} if method == "ditto" else {"decode_steps": 1}
+        result = pipe.generate(controls, method=method, opt_steps=1, progress=False, **steps)
+        assert result.controls[-1].loss(result.mel) >= 0
+        sidecar = write_generation(result, [tmp_path / "s.wav"])[0].with_suffix(".json")
+        return json.loads(sidecar.read_text())["targets"]["structure"]["margin"]
+
+    structure = C.StructureControl(F.structure_from_string("AB"), margin=given)
+    assert margin_run([structure]) == pytest.approx(alone)
+    assert margin_run([C.IntensityControl(F.intensity_curve([-30])), structure]) == pytest.approx(beside_intensity)
+    assert structure.margin == pytest.approx(C.STRUCTURE_MARGIN if given is None else given)  # the caller's is kept

@@ -134,6 +134,7 @@ class GenerationResult:
     final_losses: dict[str, list[float]]  # each control's loss on the decoded mel (not the surrogate's)
     timing: dict                     # seconds per stage, real-time factor (audio s / wall s), peak memory
     settings: dict
+    controls: list = dataclasses.field(default_factory=list)  # the controls as optimised (``Control.unanchored``)
 
 
 class Pipeline:
@@ -232,6 +233,8 @@ class Pipeline:
             x_T = self.teacher.initial_noise(seeds) if init is None else self.invert(init).expand(batch, -1, -1, -1)
         config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss, anchor, early_stop,
                                    spectral_shell, noise_mix)
+        if not config.anchor:
+            controls = [c.unanchored() for c in controls]
         history: list[dict] = []
         best: list[float] = []
         moments, steps_run, prior = None, 0, None
@@ -280,7 +283,7 @@ class Pipeline:
                     "onset_guard": onset_guard if prior is not None else 0.0,
                     "init": init is not None, "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
-        return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings)
+        return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings, controls)
 
     @staticmethod
     def optim_config(method: str, controls, opt_steps, lr, norm_prior=0.0, target_loss=None,

@@ -39,8 +39,10 @@ def _assembled(controls) -> bool:
     return any(type(c).assemble is not Control.assemble for c in controls)
 
 
-def write_generation(result, controls, paths: list[Path], report=None, plot=None, models_dir=None) -> list[Path]:
-    """Write each candidate to its path with a sidecar; returns the audio paths written."""
+def write_generation(result, paths: list[Path], report=None, plot=None, models_dir=None) -> list[Path]:
+    """Write each candidate to its path with a sidecar (the controls as the pipeline ran them, ``result.controls``);
+    returns the audio paths written."""
+    controls = result.controls
     reference = _context_reference(controls)
     assembled = _assembled(controls) or any(a.size != c.size for a, c in zip(result.audio, result.clip_audio))
     for k, path in enumerate(paths):

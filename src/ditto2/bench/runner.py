@@ -66,7 +66,7 @@ def run_task_clips(pipe, condition: Condition, controls_per_clip: list[list], fo
             continue
         result = generate(pipe, condition, controls, seed=seed + i, opt_steps=opt_steps, lr=lr, precision=precision)
         write_json(path.with_suffix(".timing.json"), result.timing)
-        write_generation(result, controls, [path])
+        write_generation(result, [path])
         timings.append(result.timing)
     return timings
 

@@ -110,8 +110,9 @@ def add_arguments(p) -> None:
     c.add_argument("--structure", default=None, metavar="ABBA", help="phrase diagram of capital letters")
     c.add_argument("--structure-from", default=None, metavar="FILE", help="take the structure of this audio")
     c.add_argument("--structure-margin", type=float, default=None, metavar="M",
-                   help="each self-similarity cell may miss its target by M (default 0.15: sections move within "
-                        "themselves; 0: the exact blocks, DITTO's loss)")
+                   help="each self-similarity cell may miss its target by M (default 0.15 beside DITTO-2's light "
+                        "anchor, 0.3 where it is off: --method ditto, a mix with intensity, melody or text; sections "
+                        "move within themselves; 0: the exact blocks, DITTO's loss)")
     c.add_argument("--inpaint", default=None, metavar="FILE", help="reference clip whose --gap is filled")
     c.add_argument("--gap", default=None, metavar="START:END", help="seconds of the gap to inpaint")
     c.add_argument("--outpaint", default=None, metavar="FILE", help="reference to continue")
@@ -204,7 +205,7 @@ def build_controls(args) -> list:
             out.append(C.MelodyControl(_melody(args.melody)))
     if args.structure is not None and args.structure_from is not None:
         raise InputError("give either --structure or --structure-from, not both")
-    margin = C.STRUCTURE_MARGIN if args.structure_margin is None else args.structure_margin
+    margin = args.structure_margin  # None: the control's default (with DITTO-2's anchor or without)
     if args.structure is not None:
         with flag("--structure"):
             out.append(C.StructureControl(F.structure_from_string(args.structure), margin=margin))
@@ -289,7 +290,7 @@ def check_args(args) -> None:
 class Generated:
     files: list[Path]   # the audio written, one per candidate (each with its .json sidecar)
     result: object      # the pipeline's GenerationResult
-    controls: list      # the controls it followed
+    controls: list      # the controls it followed, as the pipeline ran them
 
 
 def run_generate(args, pipe, callback=None) -> Generated:
@@ -314,5 +315,5 @@ def run_generate(args, pipe, callback=None) -> Generated:
         result = pipe.generate_long(args.seconds, controls, overlap_s=args.overlap, **kwargs)
     else:
         result = pipe.generate(controls, **kwargs)
-    files = write_generation(result, controls, paths, report=args.report, plot=args.plot, models_dir=args.models)
-    return Generated(files, result, controls)
+    files = write_generation(result, paths, report=args.report, plot=args.plot, models_dir=args.models)
+    return Generated(files, result, result.controls)

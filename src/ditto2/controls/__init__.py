@@ -1,6 +1,7 @@
 """Controls: what a generated clip should do, each a differentiable loss on its mel (see ``base.Control``)."""
 from ditto2.controls.base import Control, ControlSettings, total_loss
-from ditto2.controls.music import STRUCTURE_MARGIN, IntensityControl, MelodyControl, StructureControl
+from ditto2.controls.music import (STRUCTURE_MARGIN, STRUCTURE_MARGIN_UNANCHORED, IntensityControl, MelodyControl,
+                                   StructureControl)
 from ditto2.controls.paint import InpaintControl, OutpaintControl, SelfLoopControl
 from ditto2.controls.text import TextControl
 
@@ -8,5 +9,6 @@ from ditto2.controls.text import TextControl
 CONTROLS = (IntensityControl, MelodyControl, StructureControl, InpaintControl, OutpaintControl, SelfLoopControl,
             TextControl)
 
-__all__ = ["CONTROLS", "STRUCTURE_MARGIN", "Control", "ControlSettings", "total_loss", "IntensityControl", "MelodyControl",
-           "StructureControl", "InpaintControl", "OutpaintControl", "SelfLoopControl", "TextControl"]
+__all__ = ["CONTROLS", "STRUCTURE_MARGIN", "STRUCTURE_MARGIN_UNANCHORED", "Control", "ControlSettings", "total_loss",
+           "IntensityControl", "MelodyControl", "StructureControl", "InpaintControl", "OutpaintControl", "SelfLoopControl",
+           "TextControl"]

@@ -88,6 +88,11 @@ class Control(abc.ABC):
         default): the control may change every frame, and nothing is anchored."""
         return None
 
+    def unanchored(self) -> Control:
+        """This control as it runs where DITTO-2's output anchor is off (DITTO, a mix with a control that may change
+        every frame, ``anchor=False``): by default the same; a loss tuned beside the anchor may loosen without it."""
+        return self
+
     def plot_panel(self, ax, mel: torch.Tensor, seconds: np.ndarray) -> None:
         """Draw the target against the feature of ``mel`` (1, 80, T) on a matplotlib axis, where the control can."""
         raise NotImplementedError(f"the {self.name} control has no plot panel")

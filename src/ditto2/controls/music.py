@@ -5,6 +5,7 @@ makes weights of combined controls comparable; the report's metrics on the final
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 
@@ -31,8 +32,10 @@ STRUCTURE_SCALE = 0.1  # loss 1 = an SSM mean squared error of 0.1 (a random cli
 # A "same section" cell need only reach 0.85 and a "different" one 0.15: the exact 0/1 blocks were met by sections that
 # hold one timbre (16 tuning diagrams: notes 0.79x -> 0.94x with 0.3, docs/generation.md "Structure: a hinge"). 0.3
 # until session P, where a light output anchor on every frame came in beside it (``StructureControl.settings``): the
-# anchor keeps the notes, the tighter hinge the form (docs/generation.md "Structure: a light anchor").
+# anchor keeps the notes, the tighter hinge the form (docs/generation.md "Structure: a light anchor"). Without the
+# anchor (DITTO, a mix with intensity) the tighter hinge costs the music, so there it stays 0.3 (session Q).
 STRUCTURE_MARGIN = 0.15
+STRUCTURE_MARGIN_UNANCHORED = 0.3
 
 
 def _curve(target, frames_name: str) -> torch.Tensor:
@@ -158,11 +161,13 @@ class StructureControl(Control):
     settings = ControlSettings(steps=56, ditto_long=True, stop_below=0.001, budget=56, anchor=0.1)
     sidecar_keys = ("structure",)
 
-    def __init__(self, target_ssm, weight: float = 1.0, mask=None, margin: float = STRUCTURE_MARGIN):
+    def __init__(self, target_ssm, weight: float = 1.0, mask=None, margin: float | None = None):
         super().__init__(weight)
-        if not margin >= 0:
+        if margin is not None and not margin >= 0:
             raise InputError(f"structure margin must be non-negative, got {margin!r}")
-        self.margin = float(margin)
+        # None: STRUCTURE_MARGIN beside DITTO-2's anchor, STRUCTURE_MARGIN_UNANCHORED without it (``unanchored``)
+        self.margin_given = margin is not None
+        self.margin = STRUCTURE_MARGIN if margin is None else float(margin)
         target = torch.as_tensor(np.asarray(target_ssm, dtype=np.float32))
         if target.dim() != 2 or target.shape[0] != target.shape[1] or not torch.isfinite(target).all():
             raise InputError(f"structure target: expected a finite square matrix, got shape {tuple(target.shape)}")
@@ -194,6 +199,14 @@ class StructureControl(Control):
         """Every frame held lightly (the settings' anchor weight): the form asks for coarse changes of timbre per
         section, and the anchor keeps the seed's notes and onsets within them."""
         return np.ones(M.CLIP_FRAMES, dtype=np.float32)
+
+    def unanchored(self) -> StructureControl:
+        """The looser default hinge where the anchor is off; a margin given explicitly is kept."""
+        if self.margin_given:
+            return self
+        loose = copy.copy(self)
+        loose.margin = STRUCTURE_MARGIN_UNANCHORED
+        return loose
 
     def record(self) -> dict:
         mask = {} if self.mask is None else {"mask": self.mask.tolist()}
