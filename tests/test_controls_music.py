@@ -123,15 +123,16 @@ def test_defaults_anchor_ditto2_paint_controls_alone(tmp_path):
         OptimConfig(anchor=-1.0)
 
 
-def test_structure_is_held_lightly_on_every_frame_alone():
-    structure = C.StructureControl(F.structure_from_string("ABAB"))
-    config = P.Pipeline.optim_config("ditto2", [structure], None, None)
-    assert 0 < config.anchor == structure.settings.anchor < 1  # light: the form must still move every section
+@pytest.mark.parametrize("make", [lambda: C.StructureControl(F.structure_from_string("ABAB")),
+                                  lambda: C.MelodyControl(F.melody_from_notes("C4 E4 G4"))])
+def test_structure_and_melody_are_held_lightly_on_every_frame_alone(make):
+    control = make()
+    config = P.Pipeline.optim_config("ditto2", [control], None, None)
+    assert 0 < config.anchor == control.settings.anchor < 1  # light: the target must still move every frame
     assert len(config.anchor_weights) == M.CLIP_FRAMES and min(config.anchor_weights) == 1.0
     intensity = C.IntensityControl(F.intensity_curve([-30, -20]))
-    assert P.Pipeline.optim_config("ditto2", [structure, intensity], None, None).anchor == 0.0  # not measured
-    assert P.Pipeline.optim_config("ditto", [structure], None, None).anchor == 0.0
-    assert structure.margin == C.STRUCTURE_MARGIN
+    assert P.Pipeline.optim_config("ditto2", [control, intensity], None, None).anchor == 0.0  # not measured
+    assert P.Pipeline.optim_config("ditto", [control], None, None).anchor == 0.0
 
 
 def test_anchored_loop_on_tiny_models_stays_closer_to_the_uncontrolled_clip(tiny_models_dir):
