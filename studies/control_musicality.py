@@ -93,12 +93,13 @@ class Targets:
                   "text": lambda: [C.TextControl(self.prompts[i % len(self.prompts)])],
                   "intensity+melody": lambda: [self.intensity(i), self.melody(i)],
                   "structure+intensity": lambda: [self.structure(i), self.intensity(i)],
+                  "melody+structure": lambda: [self.melody(i), self.structure(i)],
                   "long": lambda: [self.intensity(i)]}
         return single[task]()
 
 
 TASKS = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop", "oloop", "text", "intensity+melody",
-         "structure+intensity", "long")
+         "structure+intensity", "melody+structure", "long")
 
 
 BASELINE = {"ditto2": "none", "ditto": "none-teacher"}  # the uncontrolled set of each engine's own model
