@@ -233,7 +233,8 @@ class Pipeline:
             x_T = self.teacher.initial_noise(seeds) if init is None else self.invert(init).expand(batch, -1, -1, -1)
         config = self.optim_config(method, controls, opt_steps, lr, norm_prior, target_loss, anchor, early_stop,
                                    spectral_shell, noise_mix)
-        controls = [c if 0 < (c.settings.anchor or 0) <= config.anchor else c.unanchored() for c in controls]
+        if not config.anchor:
+            controls = [c.unanchored() for c in controls]
         history: list[dict] = []
         best: list[float] = []
         moments, steps_run, prior = None, 0, None

@@ -89,9 +89,8 @@ class Control(abc.ABC):
         return None
 
     def unanchored(self) -> Control:
-        """This control as it runs where DITTO-2's output anchor is off or lighter than its own ``settings.anchor``
-        (DITTO, a mix with a control that may change every frame or asks a lighter anchor, ``anchor=False``): by
-        default the same; a loss tuned beside its anchor may loosen without it."""
+        """This control as it runs where DITTO-2's output anchor is off (DITTO, a mix with a control that may change
+        every frame, ``anchor=False``): by default the same; a loss tuned beside the anchor may loosen without it."""
         return self
 
     def plot_panel(self, ax, mel: torch.Tensor, seconds: np.ndarray) -> None:
