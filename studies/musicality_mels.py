@@ -3,12 +3,14 @@ the "control and musicality" table of docs/results.md.
 
     .venv/bin/python studies/musicality_mels.py --runs runs/mus-a --tuning runs/mus-tune --clip 1 \
         --out docs/img/musicality/mels.png
-    .venv/bin/python studies/musicality_mels.py --runs runs/mus-k --shell --clip 1 \
+    .venv/bin/python studies/musicality_mels.py --runs runs/mus-k --panels shell --clip 1 \
         --out docs/img/musicality/mels-shell.png       # the paint controls with and without the spectral shell
-    .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --melody --clip 1,2,5 \
+    .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --panels melody --clip 1,2,5 \
         --out docs/img/musicality/mels-melody.png      # the melody loss of session O against the floor before it
-    .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --mix --clip 0,8,13 \
+    .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --panels mix --clip 0,8,13 \
         --out docs/img/musicality/mels-mix.png         # intensity with and without the noise mix (session P)
+    .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --panels melody-anchor --clip 5,7,14 \
+        --out docs/img/musicality/mels-melody-anchor.png   # melody with and without its light anchor (session Q)
 
 Panels (the final audio's mel, clip ``--clip`` of each set): a real test clip, the uncontrolled clip, and the
 controlled clip of several tasks at the CLI defaults; the melody target with DITTO's NLL beside the hinge (tuning
@@ -49,6 +51,11 @@ MELODY_PANELS = [("melody/none/clip_{i}.wav", "uncontrolled, seed {seed}"),
 MIX_PANELS = [("intensity/none/clip_{i}.wav", "uncontrolled, seed {seed}"),
               ("intensity/ditto2/clip_{i}.wav", "intensity, Adam on the noise (before)"),
               ("intensity/ditto2-mix3/clip_{i}.wav", "intensity, a mix of 3 noises (session P)")]
+MELODY_ANCHOR_PANELS = [("melody/none/clip_{i}.wav", "uncontrolled, seed {seed}"),
+                        ("melody/ditto2-m06/clip_{i}.wav", "melody, not anchored (session O)"),
+                        ("melody/ditto2-q/clip_{i}.wav", "melody, anchor 0.01 (session Q)")]
+FIGURES = {"tasks": PANELS, "shell": SHELL_PANELS, "melody": MELODY_PANELS, "mix": MIX_PANELS,
+           "melody-anchor": MELODY_ANCHOR_PANELS}
 TUNING_PANELS = [("melody/ditto2/clip_{i}.wav", "melody, DITTO's NLL (tuning set)"),
                  ("melody/ditto2-f0.4/clip_{i}.wav", "melody, hinge at 0.4 (tuning set)")]
 
@@ -63,13 +70,13 @@ def main() -> None:
     p.add_argument("--runs", type=Path, required=True)
     p.add_argument("--tuning", type=Path, default=None)
     p.add_argument("--clip", default="1", help="clip index, or several comma-separated (one row each)")
-    p.add_argument("--shell", action="store_true", help="the paint controls with and without the spectral shell")
-    p.add_argument("--melody", action="store_true", help="the melody loss of session O against the one before")
-    p.add_argument("--mix", action="store_true", help="intensity with and without the noise mix of session P")
+    p.add_argument("--panels", choices=FIGURES, default="tasks",
+                   help="tasks: every task at the defaults; shell: the paint controls with and without the spectral "
+                        "shell; melody: session O's melody loss against the one before; mix: intensity with and "
+                        "without the noise mix (session P); melody-anchor: melody with and without its light anchor")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    chosen = (MELODY_PANELS if args.melody else SHELL_PANELS if args.shell else MIX_PANELS if args.mix else
-              PANELS)
+    chosen = FIGURES[args.panels]
     clips = [int(c) for c in args.clip.split(",")]
     panels = [(args.runs / f.format(i=i), t.format(i=i, seed=SEED + i)) for i in clips for f, t in chosen]
     if args.tuning is not None:
