@@ -9,8 +9,8 @@ the "control and musicality" table of docs/results.md.
         --out docs/img/musicality/mels-melody.png      # the melody loss of session O against the floor before it
     .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --panels mix --clip 0,8,13 \
         --out docs/img/musicality/mels-mix.png         # intensity with and without the noise mix (session P)
-    .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --panels melody-anchor --clip 5,7,14 \
-        --out docs/img/musicality/mels-melody-anchor.png   # melody with and without its light anchor (session Q)
+    .venv/bin/python studies/musicality_mels.py --runs runs/mus-o --panels melody-anchor --clip 0,7,10 \
+        --out docs/img/musicality/mels-melody-anchor.png   # melody with and without its light anchor (0.01)
 
 Panels (the final audio's mel, clip ``--clip`` of each set): a real test clip, the uncontrolled clip, and the
 controlled clip of several tasks at the CLI defaults; the melody target with DITTO's NLL beside the hinge (tuning

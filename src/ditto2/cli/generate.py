@@ -111,8 +111,8 @@ def add_arguments(p) -> None:
     c.add_argument("--structure-from", default=None, metavar="FILE", help="take the structure of this audio")
     c.add_argument("--structure-margin", type=float, default=None, metavar="M",
                    help="each self-similarity cell may miss its target by M (default 0.15 beside DITTO-2's light "
-                        "anchor, 0.3 where it is off: --method ditto, a mix with intensity, melody or text; sections "
-                        "move within themselves; 0: the exact blocks, DITTO's loss)")
+                        "anchor, 0.3 where it is off: --method ditto, a mix with intensity or text; sections move "
+                        "within themselves; 0: the exact blocks, DITTO's loss)")
     c.add_argument("--inpaint", default=None, metavar="FILE", help="reference clip whose --gap is filled")
     c.add_argument("--gap", default=None, metavar="START:END", help="seconds of the gap to inpaint")
     c.add_argument("--outpaint", default=None, metavar="FILE", help="reference to continue")
@@ -289,8 +289,7 @@ def check_args(args) -> None:
 @dataclasses.dataclass
 class Generated:
     files: list[Path]   # the audio written, one per candidate (each with its .json sidecar)
-    result: object      # the pipeline's GenerationResult
-    controls: list      # the controls it followed, as the pipeline ran them
+    result: object      # the pipeline's GenerationResult (``result.controls``: the controls as it ran them)
 
 
 def run_generate(args, pipe, callback=None) -> Generated:
@@ -316,4 +315,4 @@ def run_generate(args, pipe, callback=None) -> Generated:
     else:
         result = pipe.generate(controls, **kwargs)
     files = write_generation(result, paths, report=args.report, plot=args.plot, models_dir=args.models)
-    return Generated(files, result, result.controls)
+    return Generated(files, result)

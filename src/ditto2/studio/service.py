@@ -184,7 +184,7 @@ class InlineGenerator:
         from ditto2.report import plot_generation
 
         g = self._last
-        return plot_generation(g.result, g.controls, g.files[0].with_suffix(".png"), [f.name for f in g.files])
+        return plot_generation(g.result, g.result.controls, g.files[0].with_suffix(".png"), [f.name for f in g.files])
 
     def close(self) -> None:
         pass
