@@ -8,7 +8,9 @@ Per task, folders ``ditto2`` (``Pipeline.generate`` with its defaults, i.e. the 
 ``ditto``, each beside the uncontrolled clips of its own model and seeds (``none``: the student's, decoded as the
 task's controls decode; ``none-teacher``: the teacher's DDIM samples; both assembled like the task's output), and
 scored by ``ditto2 eval run`` on the final audio (control metrics, musicality, FAD against held-out test clips)
-with that uncontrolled set as the baseline of the "kept" ratios. Resumable: finished clips are kept.
+with that uncontrolled set as the baseline of the "kept" ratios. Text is also read against the same model sampled
+from the same seeds conditioned on the prompt (``none-prompted``, ``none-teacher-prompted``: rows "vs prompted").
+Resumable: finished clips are kept.
 Writes ``summary.json`` and ``summary.md`` (the table of docs/results.md, "Control and musicality").
 
 Targets are never the tuning ones: the bench's fresh loudness curves (``bench.targets.fresh_curves``), melodies
@@ -103,11 +105,22 @@ TASKS = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop", "olo
 
 
 BASELINE = {"ditto2": "none", "ditto": "none-teacher"}  # the uncontrolled set of each engine's own model
+# Text only: each engine's model sampled from the same seeds *conditioned* on the prompt (the model's own music for
+# it, no optimisation; the teacher with its CFG): what asking for that prompt does to the music, so text's ratios
+# can be read against it too.
+PROMPTED = {"ditto2": "none-prompted", "ditto": "none-teacher-prompted"}
 
 
 def make_clip(pipe, task: str, method: str, controls: list, seed: int, **kwargs):
     """One clip of ``method`` (``none``: the seed's uncontrolled clip from the student, decoded as the task's
     controls decode; ``none-teacher``: the teacher's DDIM sample); ``kwargs`` go to the controlled generation."""
+    if method in PROMPTED.values():
+        from ditto2.text.encoder import encode_texts
+
+        text = torch.as_tensor(encode_texts([controls[0].prompt]), dtype=torch.float32)
+        model = "teacher" if method == PROMPTED["ditto"] else "ctd"
+        return pipe.generate(controls, method="none", model=model, seed=seed, text=text,
+                             decode_steps=P.default_decode_steps(controls), progress=False)
     if method in BASELINE.values():
         decode, model = P.default_decode_steps(controls), "teacher" if method == "none-teacher" else "ctd"
         kept = [] if task == "long" else controls  # assembled like the task's output (loops cut, references kept)
@@ -195,6 +208,22 @@ def summarise(task: str, method: str, scored: dict, seconds: list[float]) -> dic
             "fad": scored["fad"]["fad"], "baseline_fad": scored["baseline"]["fad"]["fad"], "kept": kept,
             "passes": verdict, "paired": paired(scored),
             "seconds_per_clip": sorted(seconds)[len(seconds) // 2] if seconds else None}
+
+
+def prompted_rows(pipe, targets: Targets, folder: Path, method: str, name: str, n: int, reference,
+                  embedder) -> list[dict]:
+    """Text's two readings against the engine's prompted set (``PROMPTED``): the prompted clips against the
+    unconditional ones (what the prompt itself asks of the music), and the controlled clips against the prompted."""
+    prompted = folder / PROMPTED[method]
+    seconds = run_set(pipe, targets, "text", PROMPTED[method], n, prompted)
+    rows = []
+    for clips, base, label, times in ((prompted, folder / BASELINE[method], prompted.name, seconds),
+                                      (folder / name, prompted, f"{name} vs prompted", clip_seconds(folder / name, n))):
+        scored = evaluate(clips, clips / f"eval-vs-{base.name}", reference=reference, embedder=embedder, plots=False,
+                          progress=False, baseline=base)
+        rows.append(summarise("text", label, scored, times))
+        print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+    return rows
 
 
 SHOWN = {"intensity_mse_db2": "intensity MSE (dB²)", "melody_accuracy": "melody accuracy",
@@ -292,6 +321,8 @@ def main() -> None:
             if task == "structure":
                 rows[-1]["metrics"].update(structure_errors(targets, folder / name, args.n))
             print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+            if task == "text":
+                rows += prompted_rows(pipe, targets, folder, method, name, args.n, reference, embedder)
     write_json(args.out / f"summary{args.tag}.json", {"n": args.n, "seed": SEED, "data": str(args.data),
                                                       "targets": args.targets, "embedder": args.embedder,
                                                       "generate_kwargs": args.generate_kwargs, "rows": rows})
