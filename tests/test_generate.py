@@ -12,7 +12,7 @@ from conftest import tone
 from ditto2 import controls as C
 from ditto2 import features as F
 from ditto2.audio import mel as M
-from ditto2.audio.io import write_audio
+from ditto2.audio.io import read_audio, write_audio
 from ditto2.cli import main
 from ditto2.engine import OptimConfig, optimise_noise
 from ditto2.errors import InputError
@@ -214,11 +214,14 @@ def test_cosine_schedule_shrinks_the_steps_to_zero():
 def test_candidates_do_not_depend_on_their_batch(pipe):
     control = C.IntensityControl(F.intensity_curve([-40, -20]))
     # Without refinement: its best-iterate pick among 4 decoded iterates can flip on float noise between batch
-    # sizes when two iterates tie, which moves x_T by a whole step (the pick itself is per candidate).
-    kwargs = dict(opt_steps=3, lr=0.1, decode_steps=2, refine_steps=0, progress=False)
+    # sizes when two iterates tie, which moves x_T by a whole step (the pick itself is per candidate). fp32 and Adam
+    # on eps itself: some CPUs (AVX-512) round a batch of 2 differently from a batch of 1, and Adam's first step is
+    # the gradient's sign, so a weight of the noise mix whose gradient is ~0 moves by +-lr on rounding alone. A
+    # coupling between candidates (a shared norm or clip) would move x_T by about lr * 80.
+    kwargs = dict(opt_steps=3, lr=0.1, decode_steps=2, refine_steps=0, precision="fp32", noise_mix=0, progress=False)
     both = pipe.generate([control], seed=5, batch=2, **kwargs)
     alone = pipe.generate([control], seed=6, batch=1, **kwargs)
-    torch.testing.assert_close(both.x_T[1:], alone.x_T, atol=1e-3, rtol=1e-4)  # x_T has std 80
+    torch.testing.assert_close(both.x_T[1:], alone.x_T, atol=0.05, rtol=1e-4)  # x_T has std 80
 
 
 @pytest.mark.parametrize("model", ["ctd", "cd"])
@@ -370,6 +373,21 @@ def test_cli_text_prompt_is_scored_by_the_evaluation_model(tiny_models_dir, tmp_
     assert -1.0 <= measured["clap_score"] <= 1.0
 
 
+def test_cli_condition_gives_the_prompt_to_the_model_as_well(tiny_models_dir, tmp_path):
+    def run(name, *extra):
+        out = tmp_path / name
+        args = ["generate", "-o", str(out), "--models", str(tiny_models_dir), "--text", "a fast reel on fiddle",
+                "--opt-steps", "1", "--quiet", *extra]
+        assert main(args) == 0
+        return read_audio(out), json.loads(out.with_suffix(".json").read_text())
+
+    plain, plain_sidecar = run("plain.wav")
+    conditioned, sidecar = run("conditioned.wav", "--condition")
+    assert sidecar["settings"]["text_condition"] and not plain_sidecar["settings"]["text_condition"]
+    assert sidecar["targets"]["text"] == {"prompt": "a fast reel on fiddle"}  # the control still steers
+    assert not np.allclose(plain, conditioned)  # the condition reaches the model
+
+
 def test_cli_loop_with_a_music_target_is_scored_on_the_clip(tiny_models_dir, tmp_path):
     from ditto2.eval.run import evaluate
 
@@ -431,6 +449,7 @@ def test_cli_inpaint_writes_the_context_files(tiny_models_dir, tmp_path, referen
     (["--decode-steps", "9", "--intensity", "-20"], "decode steps"),
     (["--melody", "missing.mid"], "missing.mid"),
     (["--text", ""], "--text"),
+    (["--condition", "--intensity", "-20"], "--condition"),
     (["--seed", "-1", "--intensity", "-20"], "--seed"),
     (["--noise-mix", "1", "--intensity", "-20"], "--noise-mix"),
     (["--noise-mix", "5000", "--intensity", "-20"], "--noise-mix 5000 is over the limit"),

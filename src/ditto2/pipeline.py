@@ -281,7 +281,8 @@ class Pipeline:
                     **({"refine_lr": refine.lr, "refined_loss": refined_loss} if refining else {}),
                     "realism": realism if prior is not None else 0.0,
                     "onset_guard": onset_guard if prior is not None else 0.0,
-                    "init": init is not None, "controls": {c.name: c.weight for c in controls}}
+                    "init": init is not None, "text_condition": text is not None,
+                    "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings, controls)
 

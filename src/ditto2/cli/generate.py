@@ -121,6 +121,9 @@ def add_arguments(p) -> None:
                                                        "reference and continuation loop together)")
     c.add_argument("--text", default=None, metavar="PROMPT", help="text prompt, followed through the CLAP control "
                                                                  "model (works on the unconditional model)")
+    c.add_argument("--condition", action="store_true", help="also give --text's prompt to the model as its own "
+                   "text condition (our models are text-conditioned): better adherence, the model's own music for "
+                   "the prompt (docs/generation.md)")
     c.add_argument("--weights", default=None, metavar="NAME=W,...", help="per-control weights, e.g. "
                                                                          "intensity=1,melody=0.5")
     o = p.add_argument_group("outputs")
@@ -271,6 +274,8 @@ def check_args(args) -> None:
             check_steps(args.decode_steps)
     if args.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.condition and args.text is None:
+        raise InputError("--condition needs --text PROMPT: it gives that prompt to the model as its condition")
     if args.refine_steps is not None and args.refine_steps < 0:
         raise InputError(f"--refine-steps must be a non-negative integer, got {args.refine_steps}")
     if args.noise_mix is not None and (args.noise_mix < 0 or args.noise_mix == 1):
@@ -310,6 +315,12 @@ def run_generate(args, pipe, callback=None) -> Generated:
                   lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior,
                   refine_steps=args.refine_steps, noise_mix=args.noise_mix, early_stop=not args.full_steps,
                   precision=args.precision, init=init, callback=callback, progress=not args.quiet)
+    if args.condition:
+        import torch
+
+        from ditto2.text.encoder import encode_texts
+
+        kwargs["text"] = torch.as_tensor(encode_texts([args.text]), dtype=torch.float32)
     if args.seconds is not None:
         result = pipe.generate_long(args.seconds, controls, overlap_s=args.overlap, **kwargs)
     else:
