@@ -72,7 +72,8 @@ def _optional(value, cast=int):
 
 # The page's inputs in the order its "generate" endpoint takes them (also the HTTP API's order).
 INPUT_FIELDS = ("intensity", "intensity_mode", "melody", "melody_file", "structure", "structure_file", "inpaint_file",
-                "gap_start", "gap_end", "outpaint_file", "overlap", "loop", "seconds", "text", "weights", "method",
+                "gap_start", "gap_end", "outpaint_file", "overlap", "loop", "seconds", "text", "text_condition", "weights",
+                "method",
                 "seed", "candidates", "opt_steps", "decode_steps", "vocoder", "report")
 
 
@@ -83,7 +84,8 @@ def page_request(v: dict) -> StudioRequest:
         melody_file=v["melody_file"], structure=v["structure"] or "", structure_file=v["structure_file"],
         inpaint_file=v["inpaint_file"], gap_start=v["gap_start"], gap_end=v["gap_end"],
         outpaint_file=v["outpaint_file"], overlap=float(v["overlap"] or 1.0), loop=bool(v["loop"]),
-        seconds=_optional(v["seconds"], float), text=v["text"] or "", weights=v["weights"] or "", method=v["method"],
+        seconds=_optional(v["seconds"], float), text=v["text"] or "",
+        text_condition=bool(v["text_condition"]), weights=v["weights"] or "", method=v["method"],
         seed=int(v["seed"] or 0), candidates=int(v["candidates"]), opt_steps=_optional(v["opt_steps"]),
         decode_steps=_optional(v["decode_steps"]), vocoder=v["vocoder"], report=bool(v["report"]))
 
@@ -122,6 +124,8 @@ def build_page(service):
                     seconds = gr.Number(label="long form: total seconds (0: one 5.94 s clip)", value=0)
                 with gr.Tab("Text"):
                     text = gr.Textbox(label="text prompt (CLAP control)", placeholder="a slow chorale for organ")
+                    text_condition = gr.Checkbox(label="also give the prompt to the model as its condition "
+                                                       "(better adherence)", value=False)
                 weights = gr.Textbox(label="weights of combined targets", placeholder="intensity=1,melody=0.5")
             with gr.Column(scale=2):
                 method = gr.Radio(["ditto2", "ditto", "none"], value="ditto2", label="method",
@@ -154,8 +158,9 @@ def build_page(service):
         fields = dict(intensity=intensity, intensity_mode=intensity_mode, melody=melody, melody_file=melody_file,
                       structure=structure, structure_file=structure_file, inpaint_file=inpaint_file,
                       gap_start=gap_start, gap_end=gap_end, outpaint_file=outpaint_file, overlap=overlap, loop=loop,
-                      seconds=seconds, text=text, weights=weights, method=method, seed=seed, candidates=candidates,
-                      opt_steps=opt_steps, decode_steps=decode_steps, vocoder=vocoder, report=report)
+                      seconds=seconds, text=text, text_condition=text_condition, weights=weights, method=method,
+                      seed=seed, candidates=candidates, opt_steps=opt_steps, decode_steps=decode_steps,
+                      vocoder=vocoder, report=report)
         assert tuple(fields) == INPUT_FIELDS
 
         def generate(*values, progress=gr.Progress()):

@@ -54,6 +54,7 @@ class StudioRequest:
     overlap: float = 1.0
     loop: bool = False
     text: str = ""
+    text_condition: bool = False         # --condition: the prompt is also the model's own condition
     weights: str = ""
     seconds: float | None = None         # long form (chained outpainting)
     method: str = "ditto2"
@@ -154,6 +155,8 @@ def _target_argv(r: StudioRequest, uploads: Uploads) -> list[str]:
         argv += ["--loop"]
     if r.text.strip():
         argv += ["--text", r.text.strip()]
+    if r.text_condition:
+        argv += ["--condition"]
     if r.weights.strip():
         argv += ["--weights", check_field("weights", r.weights)]
     return argv
