@@ -113,13 +113,11 @@ PROMPTED = {"ditto2": "none-prompted", "ditto": "none-teacher-prompted"}
 
 def make_clip(pipe, task: str, method: str, controls: list, seed: int, **kwargs):
     """One clip of ``method`` (``none``: the seed's uncontrolled clip from the student, decoded as the task's
-    controls decode; ``none-teacher``: the teacher's DDIM sample); ``kwargs`` go to the controlled generation."""
+    controls decode; ``none-teacher``: the teacher's DDIM sample; ``PROMPTED``: either model conditioned on the text
+    control's prompt); ``kwargs`` go to the controlled generation."""
     if method in PROMPTED.values():
-        from ditto2.text.encoder import encode_texts
-
-        text = torch.as_tensor(encode_texts([controls[0].prompt]), dtype=torch.float32)
         model = "teacher" if method == PROMPTED["ditto"] else "ctd"
-        return pipe.generate(controls, method="none", model=model, seed=seed, text=text,
+        return pipe.generate(controls, method="none", model=model, seed=seed, text=controls[0].condition,
                              decode_steps=P.default_decode_steps(controls), progress=False)
     if method in BASELINE.values():
         decode, model = P.default_decode_steps(controls), "teacher" if method == "none-teacher" else "ctd"

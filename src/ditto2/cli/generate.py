@@ -315,12 +315,8 @@ def run_generate(args, pipe, callback=None) -> Generated:
                   lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior,
                   refine_steps=args.refine_steps, noise_mix=args.noise_mix, early_stop=not args.full_steps,
                   precision=args.precision, init=init, callback=callback, progress=not args.quiet)
-    if args.condition:
-        import torch
-
-        from ditto2.text.encoder import encode_texts
-
-        kwargs["text"] = torch.as_tensor(encode_texts([args.text]), dtype=torch.float32)
+    if args.condition:  # check_args: there is a --text
+        kwargs["text"] = next(c for c in controls if c.name == "text").condition
     if args.seconds is not None:
         result = pipe.generate_long(args.seconds, controls, overlap_s=args.overlap, **kwargs)
     else:

@@ -29,8 +29,9 @@ class TextControl(Control):
             from ditto2.text.encoder import encode_texts as text_encoder
         self.model = model.eval().requires_grad_(False)
         with torch.no_grad():
-            raw = torch.as_tensor(text_encoder([self.prompt]), dtype=torch.float32)
-            self.target = self.model.embed_text(raw)[0]          # (dim,) unit vector
+            # (1, 384): also the prompt as a text-conditioned model's own condition (``generate(text=...)``)
+            self.condition = torch.as_tensor(text_encoder([self.prompt]), dtype=torch.float32)
+            self.target = self.model.embed_text(self.condition)[0]          # (dim,) unit vector
 
     def loss(self, mel: torch.Tensor) -> torch.Tensor:
         if next(self.model.parameters()).device != mel.device:
