@@ -151,8 +151,8 @@ def test_eight_concurrent_requests_are_neither_lost_nor_mixed_up(studio_url, ser
     client = Client(studio_url, verbose=False)
     blank = dict(intensity="-30,-20", intensity_mode="l2", melody="", melody_file=None, structure="",
                  structure_file=None, inpaint_file=None, gap_start=2.0, gap_end=4.0, outpaint_file=None, overlap=1.0,
-                 loop=False, seconds=0, text="", text_condition=False, weights="", method="ditto2", candidates=1, opt_steps=2,
-                 decode_steps=0, vocoder="griffinlim", report=False)
+                 loop=False, seconds=0, text="", text_condition=False, weights="", method="ditto2", candidates=1,
+                 opt_steps=2, decode_steps=0, vocoder="griffinlim", report=False)
     seeds = list(range(10, 18))
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         jobs = {seed: pool.submit(client.predict, *[(blank | {"seed": seed})[k] for k in INPUT_FIELDS],

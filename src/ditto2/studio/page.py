@@ -72,9 +72,8 @@ def _optional(value, cast=int):
 
 # The page's inputs in the order its "generate" endpoint takes them (also the HTTP API's order).
 INPUT_FIELDS = ("intensity", "intensity_mode", "melody", "melody_file", "structure", "structure_file", "inpaint_file",
-                "gap_start", "gap_end", "outpaint_file", "overlap", "loop", "seconds", "text", "text_condition", "weights",
-                "method",
-                "seed", "candidates", "opt_steps", "decode_steps", "vocoder", "report")
+                "gap_start", "gap_end", "outpaint_file", "overlap", "loop", "seconds", "text", "text_condition",
+                "weights", "method", "seed", "candidates", "opt_steps", "decode_steps", "vocoder", "report")
 
 
 def page_request(v: dict) -> StudioRequest:
