@@ -1,7 +1,7 @@
 """Seconds per 5.94 s clip of ``Pipeline.generate`` in process (models loaded, one warm-up call), per stage.
 
     python bench/time_generate.py --reps 5 [--tasks intensity,melody,structure] [--opt-steps N] [--refine-steps R]
-        [--decode-steps K] [--full-steps] [--precision auto|bf16|fp32] [--method ditto2|ditto] [--models DIR]
+        [--decode-steps K] [--full-steps] [--precision auto|bf16|fp32] [--start-search N] [--method ditto2|ditto] [--models DIR]
         [--threads 2]
 
 The defaults are the CLI's (DITTO-2, CTD student, each control's settings: intensity stops within its tolerance
@@ -38,6 +38,8 @@ def main() -> None:
     p.add_argument("--decode-steps", type=int, default=None)
     p.add_argument("--full-steps", action="store_true", help="the fixed step counts, no early stop")
     p.add_argument("--precision", default="auto")
+    p.add_argument("--start-search", type=int, default=None, help="noises per candidate to start from (default: "
+                                                                     "the controls')")
     p.add_argument("--models", default=None)
     p.add_argument("--data", default="data/full")
     p.add_argument("--threads", type=int, default=2)
@@ -46,7 +48,7 @@ def main() -> None:
     pipe = Pipeline.from_pretrained(args.models)
     controls = task_controls(args.data)
     settings = dict(method=args.method, opt_steps=args.opt_steps, precision=args.precision, progress=False,
-                    decode_steps=args.decode_steps, early_stop=not args.full_steps)
+                    decode_steps=args.decode_steps, early_stop=not args.full_steps, start_search=args.start_search)
     if args.refine_steps is not None:
         settings["refine_steps"] = args.refine_steps
     pipe.generate(controls["intensity"], **dict(settings, opt_steps=2))  # warm-up: first-call allocations

@@ -16,7 +16,8 @@ from ditto2.audio.io import read_audio, write_audio
 from ditto2.cli import main
 from ditto2.engine import OptimConfig, optimise_noise
 from ditto2.errors import InputError
-from ditto2.pipeline import REFINE_STEPS, Pipeline, default_refine_steps
+from ditto2.controls.base import total_loss
+from ditto2.pipeline import REFINE_STEPS, START_STRIDE, Pipeline, default_refine_steps, default_start_search
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CLIP_S = M.CLIP_SAMPLES / M.SAMPLE_RATE
@@ -301,6 +302,28 @@ def test_default_settings_follow_the_paper_for_ditto_and_the_measured_choice_for
     loop = config("ditto2", [intensity, C.SelfLoopControl(0.5)], None, None)  # a rate is used with its own beta1
     assert (loop.steps, loop.lr, loop.beta1) == (40, 2e-2, 0.9)
     assert (config("ditto2", [melody], 7, 0.3).steps, config("ditto2", [melody], 7, 0.3).lr) == (7, 0.3)
+    searches = [default_start_search(m, c) for m, c in
+                (("ditto2", [structure]), ("ditto", [structure]), ("ditto2", [structure, intensity]), ("ditto2", []))]
+    assert searches == [16, 1, 1, 1]  # structure alone was measured to gain from it; a mix takes the fewest
+
+
+def test_start_search_starts_from_the_derived_noise_the_controls_like_best(pipe):
+    """With no steps the result is the chosen start: the one of N seed-derived noises (the seed's own among them)
+    with the lowest surrogate loss, the same whatever the batch; N = 1 is the seed's own noise."""
+    control = C.IntensityControl(F.intensity_curve([-45, -20, -40]))
+    kwargs = dict(opt_steps=0, decode_steps=1, precision="fp32", progress=False)
+    options = pipe.teacher.initial_noise([3 + j * START_STRIDE for j in range(6)])
+    with torch.no_grad():
+        losses = total_loss([control], pipe.engine("ditto2").render(options))[0]
+    best = int(losses.argmin())
+    assert best != 0, "pick another seed: the test needs a derived noise to win"
+    searched = pipe.generate([control], seed=2, batch=2, start_search=6, **kwargs)
+    torch.testing.assert_close(searched.x_T[1], options[best])
+    assert searched.settings["start_search"] == 6 and "search" in searched.timing["stages_s"]
+    assert searched.final_losses["intensity"][1] < pipe.generate([control], seed=3, **kwargs).final_losses["intensity"][0]
+    torch.testing.assert_close(pipe.generate([control], seed=3, start_search=1, **kwargs).x_T[0], options[0])
+    with pytest.raises(InputError, match="start-search"):
+        pipe.generate([control], start_search=0, **kwargs)
 
 
 def test_method_none_decodes_without_optimising(pipe):
@@ -350,11 +373,13 @@ def test_cli_generate_writes_audio_sidecar_report_and_plot(tiny_models_dir, tmp_
     out = tmp_path / "gen.wav"
     code = main(["generate", "-o", str(out), "--models", str(tiny_models_dir), "--intensity", "-40,-20",
                  "--melody", "C5 E5 G5", "--opt-steps", "2", "--decode-steps", "2", "--batch", "2",
+                 "--start-search", "3",
                  "--report", str(tmp_path / "r.json"), "--plot", str(tmp_path / "p.png"), "--quiet"])
     assert code == 0
     for k in range(2):
         sidecar = json.loads((tmp_path / f"gen_{k}.json").read_text())
         assert set(sidecar["targets"]) == {"intensity", "melody"} and sidecar["seed"] == k
+        assert sidecar["settings"]["start_search"] == 3
         assert len(sidecar["targets"]["intensity"]["db"]) == M.CLIP_FRAMES
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["timing"]["real_time_factor"] > 0
@@ -453,6 +478,8 @@ def test_cli_inpaint_writes_the_context_files(tiny_models_dir, tmp_path, referen
     (["--seed", "-1", "--intensity", "-20"], "--seed"),
     (["--noise-mix", "1", "--intensity", "-20"], "--noise-mix"),
     (["--noise-mix", "5000", "--intensity", "-20"], "--noise-mix 5000 is over the limit"),
+    (["--start-search", "0", "--intensity", "-20"], "--start-search"),
+    (["--start-search", "1000", "--intensity", "-20"], "--start-search 1000 is over the limit"),
     (["--loop", "--seconds", "12", "--intensity", "-20"], "--loop"),
     (["--seconds", "inf"], "--seconds"),
     (["--outpaint", "REF", "--loop", "--overlap", "3.2"], "--overlap"),

@@ -49,6 +49,8 @@ REFINE_STEPS = 5
 ONSET_GUARD_CAP = None  # the onset guard's upper bound over the seed's peakiness (engine/onsets.py; None: one-sided)
 REALISM_SIGMA = 2.0  # the noise level of the teacher's realism term (engine/realism.py; off unless asked)
 REFINE_LR_FACTOR = 0.5
+SEARCH_CHUNK = 16  # noises rendered at once by the start search
+START_STRIDE = 1_000_003  # the start search's j-th noise for seed s is seed s + j * START_STRIDE's (j = 0: the seed's own)
 
 
 def default_adam(method: str, controls) -> tuple[float, float]:
@@ -115,6 +117,15 @@ def default_noise_mix(method: str, controls) -> int:
     if method == "ditto" or not controls or any(c.settings.noise_mix < 2 for c in controls):
         return 0
     return min(c.settings.noise_mix for c in controls)
+
+
+def default_start_search(method: str, controls) -> int:
+    """DITTO-2's start search (``Pipeline.generate``) where every control was measured to keep more music with it,
+    at the fewest noises any of them asks for (structure alone, docs/generation.md); 1 (the seed's own noise)
+    otherwise and for DITTO (the paper's)."""
+    if method == "ditto" or not controls:
+        return 1
+    return min(c.settings.start_search for c in controls)
 
 
 def _offset(callback, steps: int):
@@ -187,7 +198,7 @@ class Pipeline:
                  refine_steps: int | None = None, precision: str = "auto", init: np.ndarray | None = None,
                  text: torch.Tensor | None = None, cfg_scale: float = 3.0, teacher_steps: int = DITTO_STEPS,
                  anchor: bool = True, early_stop: bool = True, realism: float = 0.0, onset_guard: float = 0.0,
-                 spectral_shell: bool | None = None, noise_mix: int | None = None,
+                 spectral_shell: bool | None = None, noise_mix: int | None = None, start_search: int | None = None,
                  callback: Callable[[int, dict], None] | None = None, progress: bool = True) -> GenerationResult:
         """Optimise x_T for ``batch`` candidates (seeds seed .. seed + batch - 1) and render them.
 
@@ -235,6 +246,14 @@ class Pipeline:
                                    spectral_shell, noise_mix)
         if not config.anchor:
             controls = [c.unanchored() for c in controls]
+        if start_search is None:
+            start_search = default_start_search(method, controls)
+        if isinstance(start_search, bool) or not isinstance(start_search, int) or start_search < 1:
+            raise InputError(f"--start-search must be a positive integer, got {start_search!r}")
+        searching = method != "none" and start_search > 1 and init is None and bool(controls)
+        if searching:
+            with timer.stage("search"), autocast_for(x_T.device, resolve(precision, x_T.device)):
+                x_T = self._search_start(engine.render, x_T, seeds, controls, start_search)
         history: list[dict] = []
         best: list[float] = []
         moments, steps_run, prior = None, 0, None
@@ -282,6 +301,7 @@ class Pipeline:
                     "realism": realism if prior is not None else 0.0,
                     "onset_guard": onset_guard if prior is not None else 0.0,
                     "init": init is not None, "text_condition": text is not None,
+                    "start_search": start_search if searching else 1,
                     "controls": {c.name: c.weight for c in controls}}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings, controls)
@@ -317,6 +337,19 @@ class Pipeline:
         if not terms:
             return None
         return lambda mel: sum(term(mel) for term in terms)
+
+    def _search_start(self, render, x_T, seeds, controls, n: int) -> torch.Tensor:
+        """Per candidate, the one of ``n`` noises (its seed's and ``n - 1`` derived ones) whose surrogate render has
+        the lowest control loss: the optimiser then starts nearer its target and need move the noise less."""
+        chosen = []
+        for seed, own in zip(seeds, x_T):
+            others = self.teacher.initial_noise([seed + j * START_STRIDE for j in range(1, n)]).to(own)
+            options = torch.cat([own[None], others])
+            with torch.no_grad():  # in chunks: memory stays that of a batch of SEARCH_CHUNK, whatever n
+                losses = torch.cat([total_loss(controls, render(part))[0].float()
+                                    for part in options.split(SEARCH_CHUNK)])
+            chosen.append(options[int(losses.argmin())])
+        return torch.stack(chosen)
 
     @staticmethod
     def _keep_better_decode(engine, controls, seeds, refined, mel, unrefined):

@@ -13,7 +13,7 @@ from ditto2.errors import InputError
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 # The most work one command may ask for unless --no-limits: a typo such as --seconds 100000 would otherwise start
 # a day-long job (long form costs about a DITTO-2 generation per 5 s of audio; docs/reliability.md).
-LIMITS = {"--seconds": 600.0, "--batch": 64, "--opt-steps": 2000, "--noise-mix": 64}
+LIMITS = {"--seconds": 600.0, "--batch": 64, "--opt-steps": 2000, "--noise-mix": 64, "--start-search": 256}
 LIMITS_HELP = ", ".join(f"{flag} {value:g}" for flag, value in LIMITS.items())
 EPILOG = """examples:
   ditto2 generate -o out/swell.wav --intensity "-45,-20,-45"
@@ -90,6 +90,10 @@ def add_arguments(p) -> None:
                    help="ditto2: optimise a mix of K white noises per latent frame instead of the noise itself, "
                         "which keeps it white (default per control: 3 for intensity alone, else 0 = off; "
                         "docs/generation.md)")
+    g.add_argument("--start-search", type=int, default=None, metavar="N",
+                   help="ditto2: start each candidate from the best of N noises derived from its seed (its own "
+                        "among them), judged by the controls on the one-step render (default per control; "
+                        "1 = the seed's own noise; docs/generation.md)")
     g.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto",
                    help="of the networks in the optimisation (default auto: bf16 on CUDA and on CPUs with AMX or "
                         "AVX512-BF16); "
@@ -280,6 +284,8 @@ def check_args(args) -> None:
         raise InputError(f"--refine-steps must be a non-negative integer, got {args.refine_steps}")
     if args.noise_mix is not None and (args.noise_mix < 0 or args.noise_mix == 1):
         raise InputError(f"--noise-mix must be 0 (off) or at least 2, got {args.noise_mix}")
+    if args.start_search is not None and args.start_search < 1:
+        raise InputError(f"--start-search must be a positive integer, got {args.start_search}")
     for name, value in (("--lr", args.lr), ("--norm-prior", args.norm_prior), ("--seconds", args.seconds)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise InputError(f"{name} must be a finite non-negative number, got {value}")
@@ -313,7 +319,8 @@ def run_generate(args, pipe, callback=None) -> Generated:
         init = reference_wave(args.init, "--init")
     kwargs = dict(method=args.method, model=args.model, seed=args.seed, batch=args.batch, opt_steps=args.opt_steps,
                   lr=args.lr, decode_steps=args.decode_steps, norm_prior=args.norm_prior,
-                  refine_steps=args.refine_steps, noise_mix=args.noise_mix, early_stop=not args.full_steps,
+                  refine_steps=args.refine_steps, noise_mix=args.noise_mix, start_search=args.start_search,
+                  early_stop=not args.full_steps,
                   precision=args.precision, init=init, callback=callback, progress=not args.quiet)
     if args.condition:  # check_args: there is a --text
         kwargs["text"] = next(c for c in controls if c.name == "text").condition

@@ -47,6 +47,7 @@ class ControlSettings:
     anchor: float | None = None     # DITTO-2's output-anchor weight on the frames the control leaves free
     spectral_shell: bool = False    # DITTO-2 keeps the noise's octave-band powers (engine.optimise.SpectralShell)
     noise_mix: int = 0              # DITTO-2 optimises a mix of this many white noises (engine.optimise.NoiseMix)
+    start_search: int = 1           # DITTO-2 starts from the best of this many seed-derived noises (Pipeline.generate)
     ditto_long: bool = False        # DITTO's 150 steps instead of 70 (the paper's, for melody and structure)
 
 
