@@ -324,6 +324,8 @@ def test_start_search_starts_from_the_derived_noise_the_controls_like_best(pipe)
     torch.testing.assert_close(pipe.generate([control], seed=3, start_search=1, **kwargs).x_T[0], options[0])
     with pytest.raises(InputError, match="start-search"):
         pipe.generate([control], start_search=0, **kwargs)
+    with pytest.raises(InputError, match="--init"):
+        pipe.generate([control], start_search=4, init=np.zeros(M.CLIP_SAMPLES, np.float32), **kwargs)
 
 
 def test_method_none_decodes_without_optimising(pipe):

@@ -246,6 +246,8 @@ class Pipeline:
                                    spectral_shell, noise_mix)
         if not config.anchor:
             controls = [c.unanchored() for c in controls]
+        if start_search is not None and start_search != 1 and init is not None:
+            raise InputError("--start-search with --init: the start is the inversion of that audio")
         if start_search is None:
             start_search = default_start_search(method, controls)
         if isinstance(start_search, bool) or not isinstance(start_search, int) or start_search < 1:
