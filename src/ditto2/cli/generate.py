@@ -92,8 +92,8 @@ def add_arguments(p) -> None:
                         "docs/generation.md)")
     g.add_argument("--start-search", type=int, default=None, metavar="N",
                    help="ditto2: start each candidate from the best of N noises derived from its seed (its own "
-                        "among them), judged by the controls on the one-step render (default per control; "
-                        "1 = the seed's own noise; docs/generation.md)")
+                        "among them), judged by the controls on the one-step render (default per control: 16 for "
+                        "structure alone, else 1 = the seed's own noise; docs/generation.md)")
     g.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="auto",
                    help="of the networks in the optimisation (default auto: bf16 on CUDA and on CPUs with AMX or "
                         "AVX512-BF16); "
