@@ -234,6 +234,12 @@ class Pipeline:
         if text is not None and not isinstance(text, torch.Tensor):
             raise InputError(f"text must be a prompt embedding (a tensor from ditto2.text.encoder.encode_texts), got "
                              f"{type(text).__name__}; to steer towards a prompt use TextControl")
+        if start_search is not None and start_search != 1 and init is not None:
+            raise InputError("--start-search with --init: the start is the inversion of that audio")
+        if start_search is None:
+            start_search = default_start_search(method, controls)
+        if isinstance(start_search, bool) or not isinstance(start_search, int) or start_search < 1:
+            raise InputError(f"--start-search must be a positive integer, got {start_search!r}")
         seeds = [seed + k for k in range(batch)]
         if decode_steps is None:  # the uncontrolled baseline decodes as DITTO-2 does without controls
             decode_steps = default_decode_steps(controls if method == "ditto2" else [])
@@ -246,20 +252,14 @@ class Pipeline:
                                    spectral_shell, noise_mix)
         if not config.anchor:
             controls = [c.unanchored() for c in controls]
-        if start_search is not None and start_search != 1 and init is not None:
-            raise InputError("--start-search with --init: the start is the inversion of that audio")
-        if start_search is None:
-            start_search = default_start_search(method, controls)
-        if isinstance(start_search, bool) or not isinstance(start_search, int) or start_search < 1:
-            raise InputError(f"--start-search must be a positive integer, got {start_search!r}")
+        precision = resolve(precision, x_T.device)  # bad values fail before the optimisation
         searching = method != "none" and start_search > 1 and init is None and bool(controls)
         if searching:
-            with timer.stage("search"), autocast_for(x_T.device, resolve(precision, x_T.device)):
+            with timer.stage("search"), autocast_for(x_T.device, precision):
                 x_T = self._search_start(engine.render, x_T, seeds, controls, start_search)
         history: list[dict] = []
         best: list[float] = []
         moments, steps_run, prior = None, 0, None
-        precision = resolve(precision, x_T.device)  # bad values fail before the optimisation
         if refine_steps is None:
             refine_steps = default_refine_steps(controls)
         if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
