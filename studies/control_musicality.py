@@ -53,11 +53,12 @@ class Targets:
     """The fresh targets of clip i of every task."""
 
     def __init__(self, data: Path, n: int, folder: Path, tuning: bool = False, melody_floor: float | None = None,
-                 structure_form: str = "blocks", structure_margin: float | None = None):
+                 structure_form: str = "blocks", structure_margin: float | None = None,
+                 melody_window: int | None = None):
         self.clips = test_clips(data, n, skip=0 if tuning else FRESH_SKIP)
         self.curves = fresh_curves(n, TUNING_SEED if tuning else SEED)
         self.structures = TUNING_STRUCTURES if tuning else STRUCTURES
-        self.melody_floor = melody_floor
+        self.melody_floor, self.melody_window = melody_floor, melody_window
         self.prompts = TUNING_PROMPTS if tuning else DEFAULT_PROMPTS
         self.structure_form, self.structure_margin = structure_form, structure_margin
         folder.mkdir(parents=True, exist_ok=True)
@@ -70,6 +71,8 @@ class Targets:
         control = melody_control(self.clips["melody_pc"][i])
         if self.melody_floor is not None:  # a variant under study
             control.floor = self.melody_floor or None
+        if self.melody_window is not None:
+            control.window = self.melody_window
         return control
 
     def diagram(self, i) -> str:
@@ -226,7 +229,8 @@ def prompted_rows(pipe, targets: Targets, folder: Path, method: str, name: str, 
 
 SHOWN = {"intensity_mse_db2": "intensity MSE (dB²)", "melody_accuracy": "melody accuracy",
          "structure_mse": "SSM MSE", "structure_r": "SSM r", "context_error_db": "context error (dB)",
-         "seam_flux_ratio": "seam jump", "loop_flux_ratio": "loop jump", "clap_score": "CLAP score"}
+         "seam_flux_ratio": "seam jump", "seam_own_flux_ratio": "seam jump / own",
+         "loop_flux_ratio": "loop jump", "loop_own_flux_ratio": "loop jump / own", "clap_score": "CLAP score"}
 
 
 def markdown(rows: list[dict]) -> str:
@@ -279,6 +283,8 @@ def main() -> None:
                    help="StructureControl's hinge margin for this run (0: plain L2)")
     p.add_argument("--melody-floor", type=float, default=None,
                    help="MelodyControl's floor for this run (0: DITTO's NLL)")
+    p.add_argument("--melody-window", type=int, default=None,
+                   help="MelodyControl's window for this run (frames either side where a target may be met)")
     p.add_argument("--realism-sigma", type=float, default=None, help="pipeline.REALISM_SIGMA for this run")
     p.add_argument("--guard-cap", type=float, default=None, help="pipeline.ONSET_GUARD_CAP for this run")
     p.add_argument("--pick-of", type=int, default=1, metavar="K",
@@ -298,7 +304,7 @@ def main() -> None:
     PICK_OF = args.pick_of
     targets = Targets(args.data, args.n, args.out / "refs", tuning=args.targets == "tuning",
                       melody_floor=args.melody_floor, structure_form=args.structure_form,
-                      structure_margin=args.structure_margin)
+                      structure_margin=args.structure_margin, melody_window=args.melody_window)
     reference = write_reference(args.data, args.out / "reference", 64)
     pipe, rows = P.Pipeline.from_pretrained(args.models, vocoder=args.vocoder), []
     embedder = make_embedder(args.embedder, 0)

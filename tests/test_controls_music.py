@@ -13,6 +13,7 @@ from ditto2.audio import mel as M
 from ditto2.audio.io import write_audio
 from ditto2.engine import OptimConfig, optimise_noise
 from ditto2.engine.anchor import anchor_penalty
+from ditto2.controls.paint import LOOP_ANCHOR
 from ditto2.errors import InputError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -79,6 +80,34 @@ def test_a_wash_satisfies_the_old_loop_loss_but_not_the_anchored_objective():
 
     assert anchored(looped) == pytest.approx(0.0, abs=1e-6)  # the windows are free of the anchor, edges included
     assert anchored(washed) > 1.0 > 100 * anchored(looped) and anchored(washed) > 10 * old["wash"]
+
+
+def test_loop_windows_count_where_the_crossfade_lets_the_reference_be_heard(tmp_path):
+    """A loop's miss at a window's outer edge (where the assembly plays the reference) costs more than the same miss
+    at its inner edge (where the clip has faded in and may turn towards the reference), at the head and the tail."""
+    rng = np.random.default_rng(0)
+    reference = write_audio(tmp_path / "ref.wav", 0.1 * rng.standard_normal(M.CLIP_SAMPLES).astype(np.float32))
+    loop = C.OutpaintControl(reference, 1.0, loop=True)
+    matched = torch.zeros(1, M.N_MELS, M.CLIP_FRAMES)
+    matched[..., loop.head] = loop.ref_mel[..., loop.ref_tail]
+    matched[..., loop.tail] = loop.ref_mel[..., loop.ref_head]
+    assert float(loop.loss(matched)) == pytest.approx(0.0, abs=1e-6)
+    head, tail = np.flatnonzero(loop.head), np.flatnonzero(loop.tail)
+
+    def missed(frames):
+        mel = matched.clone()
+        mel[..., frames] += 1.0
+        return float(loop.loss(mel))
+
+    assert missed(head[:8]) > 10 * missed(head[-8:]) > 0  # the head: the reference fades out
+    assert missed(tail[-8:]) > 10 * missed(tail[:8]) > 0  # the tail: it fades back in
+    assert loop.settings.spectral_shell and loop.settings.anchor == LOOP_ANCHOR
+    plain = C.OutpaintControl(reference, 1.0)  # continuation keeps its flat window
+    mel = matched.clone()
+    mel[..., head[:8]] += 1.0
+    inner = matched.clone()
+    inner[..., head[-8:]] += 1.0
+    assert float(plain.loss(mel)) == pytest.approx(float(plain.loss(inner)))
 
 
 def test_the_anchor_keeps_coupled_free_frames_where_they_started():

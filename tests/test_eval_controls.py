@@ -140,6 +140,18 @@ def test_an_abrupt_join_stands_out_against_real_music_and_a_smooth_one_does_not(
     assert smooth.real_samples == 128 and set(smooth.to_dict()) >= {"loudness_ratio", "flux_ratio"}
 
 
+def test_a_join_is_also_judged_against_the_music_around_it_so_a_wash_cannot_pass_for_smooth():
+    real = [built("ABAB", seconds=0.5), built("BABA", seconds=0.5)]
+    stats = C.real_jumps(real, per_clip=64, seed=0)
+    wash = np.concatenate([sine(330, 1.0, amp=0.1), sine(350, 1.0, amp=0.1)])  # a steady tone that slides once
+    boundary = RATE // M.HOP
+    joined = C.seam_score(wash, boundary, stats)
+    assert joined.flux_ratio < 1  # smaller than real music's jumps: "smooth" by the real-music yardstick ...
+    assert joined.own_flux_ratio > 3  # ... yet the one jump in a clip that has none elsewhere
+    inside = C.seam_score(np.concatenate(real), real[0].size // M.HOP + 7, stats)  # a frame inside real music
+    assert inside.own_flux_ratio < 2 and inside.to_dict()["own_flux_ratio"] == inside.own_flux_ratio
+
+
 def test_loop_seam_of_a_whole_number_of_periods_is_invisible():
     period = 25600  # 100 frames and exactly 512 cycles of 441 Hz
     tone = sine(441, period / RATE)

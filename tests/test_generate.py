@@ -511,6 +511,28 @@ def test_melody_floor_leaves_frames_alone_once_the_target_leads():
         C.MelodyControl(melody, floor=1.5)
 
 
+def test_melody_window_forgives_a_note_a_few_frames_late_and_never_asks_more():
+    from ditto2.audio import mel as M
+
+    melody = F.melody_from_notes("C5 E5", n_frames=64)  # C for frames 0-31, E from 32
+    t = np.arange(64 * M.HOP) / M.SAMPLE_RATE
+
+    def tune(e_from: int) -> torch.Tensor:
+        wave = np.where(t < e_from * M.HOP / M.SAMPLE_RATE, np.sin(2 * np.pi * 523.25 * t),
+                        np.sin(2 * np.pi * 659.26 * t))
+        return M.wave_to_mel(torch.as_tensor(wave, dtype=torch.float32))[None, :, :64]
+
+    on_time, late = tune(32), tune(35)  # the E 3 frames late
+    loss = {w: [C.MelodyControl(melody, window=w).loss(mel) for mel in (on_time, late)] for w in (0, 4)}
+    assert loss[0][1] > 10 * loss[0][0]  # frame-exact, the late frames fail
+    torch.testing.assert_close(loss[4][1], loss[4][0])  # within 4 frames the late E is as good as on time
+    noise = torch.randn(2, 80, 64) * 0.3
+    losses = [C.MelodyControl(melody, window=w).loss(noise) for w in (0, 1, 4, 16)]
+    assert all((a >= b).all() for a, b in zip(losses, losses[1:])) and (losses[0] > losses[-1]).all()
+    with pytest.raises(InputError, match="window"):
+        C.MelodyControl(melody, window=-1)
+
+
 def test_melody_default_floor_sharpens_the_distribution_and_the_nll_keeps_the_chroma_shares():
     from ditto2.controls.music import MELODY_TEMPERATURE
 

@@ -27,6 +27,7 @@ MELODY_CHANCE_NATS = float(np.log(12.0))  # loss 1 = the NLL of a uniform pitch-
 # 1.31x against 1.93x (bare tones), FAD 1.92x against 1.74x (within chance). docs/generation.md.
 MELODY_FLOOR = 0.6
 MELODY_TEMPERATURE = 0.5  # with a floor; DITTO's NLL (floor None) keeps temperature 1
+MELODY_WINDOW = 0  # frames either side within which a frame's target may be met (0: that frame itself)
 INTENSITY_TOLERANCE_DB = 0.4  # DITTO-2 stops once the loudness is this close (RMS); 0.3 until session K
 STRUCTURE_SCALE = 0.1  # loss 1 = an SSM mean squared error of 0.1 (a random clip vs "ABAB" is ~0.1-0.2)
 # A "same section" cell need only reach 0.85 and a "different" one 0.15: the exact 0/1 blocks were met by sections that
@@ -116,19 +117,23 @@ class MelodyControl(Control):
     sidecar_keys = ("melody",)
 
     def __init__(self, melody: Melody, weight: float = 1.0, temperature: float | None = None,
-                 floor: float | None = MELODY_FLOOR):
+                 floor: float | None = MELODY_FLOOR, window: int = MELODY_WINDOW):
         """``floor``: once the target pitch class holds this probability of a frame's pitch-class distribution
         (``features.melody_log_probs`` at ``temperature``), the frame is met (a hinge on the log-probability) and
         the rest of the music is left alone; None: DITTO's NLL, which pushes every frame towards the target pitch
         class alone: a few loud sustained tones (docs/generation.md). ``temperature`` None: MELODY_TEMPERATURE
-        with a floor, 1 (the chroma's own shares) with the NLL."""
+        with a floor, 1 (the chroma's own shares) with the NLL. ``window``: a frame's target counts as met where it
+        leads any frame within this many either side (the best of them), so a note may start or end a little
+        early or late instead of the student gliding to the exact frame (docs/generation.md)."""
         super().__init__(weight)
         pc = torch.as_tensor(melody.pitch_class, dtype=torch.long)
         if not (pc >= 0).any():
             raise InputError("melody target: no voiced frames")
         if floor is not None and not 0 < floor < 1:
             raise InputError(f"melody floor must lie in (0, 1), got {floor!r}")
-        self.pitch_class, self.temperature, self.floor = pc, temperature, floor
+        if not (isinstance(window, (int, np.integer)) and window >= 0):
+            raise InputError(f"melody window must be a whole number of frames >= 0, got {window!r}")
+        self.pitch_class, self.temperature, self.floor, self.window = pc, temperature, floor, int(window)
 
     def loss(self, mel: torch.Tensor) -> torch.Tensor:
         _check_frames(self.name, mel, self.pitch_class.numel())
@@ -138,7 +143,7 @@ class MelodyControl(Control):
         log_probs = melody_log_probs(mel, temperature)  # (B, 12, T)
         voiced = self.pitch_class >= 0
         target = self.pitch_class.clamp(min=0).to(mel.device)
-        picked = log_probs.gather(-2, target.expand(mel.shape[0], 1, -1)).squeeze(-2)[:, voiced]  # (B, voiced)
+        picked = _best_within(log_probs, target, self.window)[:, voiced]  # (B, voiced)
         if self.floor is not None:
             return (math.log(self.floor) - picked).clamp(min=0).mean(-1) / MELODY_CHANCE_NATS
         return -picked.mean(-1) / MELODY_CHANCE_NATS
@@ -156,6 +161,18 @@ class MelodyControl(Control):
                 color="tab:orange")
         ax.set_ylabel("pitch class", fontsize=7)
         ax.legend(fontsize=6)
+
+
+def _best_within(log_probs: torch.Tensor, target: torch.Tensor, window: int) -> torch.Tensor:
+    """(B, 12, T) log-probabilities, (T,) classes -> (B, T): each frame's target class at its best frame within
+    ``window`` frames either side (the frame itself at 0)."""
+    batch, classes, frames = log_probs.shape
+    if window == 0:
+        return log_probs.gather(-2, target.expand(batch, 1, -1)).squeeze(-2)
+    padded = torch.nn.functional.pad(log_probs, (window, window), value=-math.inf)
+    near = padded.unfold(-1, 2 * window + 1, 1)  # (B, 12, T, 2w + 1): frame t's neighbours
+    index = target.view(1, 1, frames, 1).expand(batch, 1, frames, 2 * window + 1)
+    return near.gather(1, index).squeeze(1).amax(-1)
 
 
 class StructureControl(Control):

@@ -33,6 +33,10 @@ INPAINT_FADE_S = 0.2  # crossfade on each side of an inpainted gap
 # middle stays anchored.
 FREE_RAMP_S = 1.0
 INPAINT_RAMP_S = 0.5
+# The reference-based loop with the spectral shell and the crossfade-weighted windows holds its free frames lightly:
+# on 32 tuning references a better context (4.77 against 5.42 dB at weight 3) and a wrap that jumps no more, against
+# the clip's own music, than the anchor-only loop's did (docs/generation.md, "The reference-based loop").
+LOOP_ANCHOR = 1.0
 
 
 def reference_wave(reference, name: str) -> np.ndarray:
@@ -54,6 +58,17 @@ def wave_mel(wave: np.ndarray) -> torch.Tensor:
 def masked_l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """(B, 80, F) vs (B or 1, 80, F) -> (B,) mean squared error, scaled."""
     return (a - b).square().mean((-2, -1)) / PAINT_SCALE
+
+
+def weighted_l2(a: torch.Tensor, b: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``masked_l2`` with a weight per frame (F,)."""
+    return ((a - b).square().mean(-2) * weights).sum(-1) / weights.sum() / PAINT_SCALE
+
+
+def fade_in_share(frames: int) -> torch.Tensor:
+    """(frames,) the incoming side's share of the power in ``crossfade`` over that many frames: 0 -> 1."""
+    t = (torch.arange(frames, dtype=torch.float32) + 0.5) / frames
+    return torch.sin(t * torch.pi / 2).square()
 
 
 def crossfade(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -142,8 +157,16 @@ class OutpaintControl(Control):
         ref_frames = self.ref_mel.shape[-1]
         self.head, self.ref_tail = outpainting_masks(overlap_s, n_frames, ref_frames)
         self.overlap, self.loops = int(self.head.sum()), loop
-        if loop:  # the shell sharpens the closing window but makes the join into the reference jump (measured)
-            self.settings = dataclasses.replace(self.settings, spectral_shell=False)
+        self.head_weights = torch.ones(self.overlap)
+        if loop:
+            # A loop's windows are matched where the reference is heard in the assembly's crossfade (it fades out
+            # over the clip's head and back in over its tail), so the clip may turn towards it at a window's inner
+            # edge instead of jumping there, as it did with the shell and flat windows. Plain continuation keeps
+            # flat windows: weighed, its context is 0.7 dB worse for a join no smoother (docs/generation.md, "The
+            # reference-based loop").
+            self.settings = dataclasses.replace(self.settings, anchor=LOOP_ANCHOR)
+            self.head_weights = 1.0 - fade_in_share(self.overlap)
+            self.tail_weights = fade_in_share(self.overlap)
             self.tail, self.ref_head = looping_masks(overlap_s, n_frames, ref_frames)
             if min(ref_frames, n_frames) < 2 * self.overlap:
                 raise InputError(f"overlap: a loop needs the reference and the clip to last at least twice the "
@@ -152,9 +175,9 @@ class OutpaintControl(Control):
 
     def loss(self, mel: torch.Tensor) -> torch.Tensor:
         ref = self.ref_mel.to(mel).unsqueeze(0)
-        loss = masked_l2(mel[..., self.head], ref[..., self.ref_tail])
+        loss = weighted_l2(mel[..., self.head], ref[..., self.ref_tail], self.head_weights.to(mel))
         if self.loops:
-            loss = 0.5 * (loss + masked_l2(mel[..., self.tail], ref[..., self.ref_head]))
+            loss = 0.5 * (loss + weighted_l2(mel[..., self.tail], ref[..., self.ref_head], self.tail_weights.to(mel)))
         return loss
 
     def assemble(self, wave: np.ndarray) -> np.ndarray:

@@ -156,13 +156,22 @@ def _seam_curves(wave) -> tuple[np.ndarray, np.ndarray]:
 
 def seam_jump(wave, frame: int) -> SeamJump:
     """Loudness and spectral jump across the boundary at the start of ``frame`` (sample 256 * frame)."""
-    mel_db, level = _seam_curves(wave)
+    return _jump_at(*_seam_curves(wave), frame)
+
+
+def _jump_at(mel_db: np.ndarray, level: np.ndarray, frame: int) -> SeamJump:
     n = mel_db.shape[1]
     if not isinstance(frame, (int, np.integer)) or not SEAM_HALF_GAP <= frame < n - SEAM_HALF_GAP:
         raise InputError(f"seam frame: expected a whole frame in [{SEAM_HALF_GAP}, {n - SEAM_HALF_GAP}) for "
                          f"audio of {n} frames, got {frame!r}")
     loudness, flux = _jumps(mel_db, level, np.array([frame]))
     return SeamJump(float(loudness[0]), float(flux[0]))
+
+
+def flux_profile(wave, frames) -> np.ndarray:
+    """The spectral flux of ``seam_jump`` at each of ``frames`` (whole frames at least 2 from either end)."""
+    mel_db, level = _seam_curves(wave)
+    return np.array([_jump_at(mel_db, level, int(f)).flux_db for f in frames])
 
 
 def loop_wave(wave) -> tuple[np.ndarray, int]:
@@ -202,6 +211,9 @@ class SeamScore:
     loudness_percentile: float  # share of real jumps smaller than this seam's, in %
     flux_percentile: float
     real_samples: int
+    # The median flux between frames inside the same audio: a join judged against the music around it, which a
+    # wash cannot pass by having no jumps anywhere (issue 15).
+    own_flux_db: float
 
     @property
     def loudness_ratio(self) -> float:
@@ -211,16 +223,24 @@ class SeamScore:
     def flux_ratio(self) -> float:
         return self.flux_db / max(self.real_flux_db, 1e-9)
 
+    @property
+    def own_flux_ratio(self) -> float:
+        return self.flux_db / max(self.own_flux_db, 1e-9)
+
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "loudness_ratio": self.loudness_ratio, "flux_ratio": self.flux_ratio}
+        return {**dataclasses.asdict(self), "loudness_ratio": self.loudness_ratio, "flux_ratio": self.flux_ratio,
+                "own_flux_ratio": self.own_flux_ratio}
 
 
 def seam_score(wave, frame: int, real, *, per_clip: int = 64, seed: int = 0) -> SeamScore:
-    """``seam_jump`` at ``frame`` next to the same measures in ``real`` (waveforms, or ``real_jumps`` output)."""
-    jump = seam_jump(wave, frame)
+    """``seam_jump`` at ``frame`` next to the same measures in ``real`` (waveforms, or ``real_jumps`` output) and
+    inside the audio itself."""
+    mel_db, level = _seam_curves(wave)
+    jump = _jump_at(mel_db, level, frame)
+    own_flux = _jumps(mel_db, level, np.arange(SEAM_HALF_GAP, mel_db.shape[1] - SEAM_HALF_GAP))[1]
     real_loud, real_flux = real if isinstance(real, tuple) else real_jumps(real, per_clip=per_clip, seed=seed)
     return SeamScore(loudness_db=jump.loudness_db, flux_db=jump.flux_db,
                      real_loudness_db=float(real_loud.mean()), real_flux_db=float(real_flux.mean()),
                      loudness_percentile=float(100.0 * np.mean(real_loud < jump.loudness_db)),
                      flux_percentile=float(100.0 * np.mean(real_flux < jump.flux_db)),
-                     real_samples=int(real_loud.size))
+                     real_samples=int(real_loud.size), own_flux_db=float(np.median(own_flux)))

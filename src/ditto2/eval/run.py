@@ -240,7 +240,8 @@ class ContextScorer(Scorer):
         return {"context_error_db": error}, None
 
 
-_SEAM_FIELDS = ("loudness_db", "flux_db", "loudness_ratio", "flux_ratio", "loudness_percentile", "flux_percentile")
+_SEAM_FIELDS = ("loudness_db", "flux_db", "loudness_ratio", "flux_ratio", "loudness_percentile", "flux_percentile",
+                "own_flux_ratio")
 
 
 def _seam_metrics(prefix: str, scores) -> dict:
@@ -594,6 +595,7 @@ COLUMNS = {  # metric -> column title, in table order
     "context_error_db": "context error (dB) ↓", "clap_score": "CLAP score (eval model) ↑",
     "seam_loudness_ratio": "seam loudness / real ↓", "seam_flux_ratio": "seam flux / real ↓",
     "loop_loudness_ratio": "loop seam loudness / real ↓", "loop_flux_ratio": "loop seam flux / real ↓",
+    "seam_own_flux_ratio": "seam flux / own ↓", "loop_own_flux_ratio": "loop seam flux / own ↓",
 }
 
 
