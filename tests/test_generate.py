@@ -179,7 +179,9 @@ def test_intensity_stops_within_its_tolerance_and_full_steps_runs_the_budget(tin
     assert default_target_loss("ditto2", [intensity, C.SelfLoopControl(1.0)]) is None  # a loop runs every step
     assert default_target_loss("ditto", [intensity]) is None  # the paper's fixed step counts
     assert C.IntensityControl(F.intensity_curve([-40, -20]), mode="corr").settings.stop_below is None
-    assert default_decode_steps([intensity]) == 1 and default_decode_steps([intensity, melody]) == 2
+    assert default_decode_steps([intensity]) == 1 and default_decode_steps([melody]) == 2
+    assert default_decode_steps([intensity, melody]) == 1  # melody takes intensity's decode beside it (measured)
+    assert default_decode_steps([intensity, structure]) == default_decode_steps([melody, structure]) == 2
     pipe = Pipeline.from_pretrained(tiny_models_dir)
     kwargs = dict(decode_steps=2, refine_steps=2, seed=1, progress=False)
     monkeypatch.setattr(C.IntensityControl, "settings",  # a tolerance met before any step; budget 4, fixed count 3

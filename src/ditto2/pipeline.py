@@ -74,8 +74,12 @@ def default_steps(method: str, controls, stopping: bool = False) -> int:
 
 
 def default_decode_steps(controls) -> int:
-    """The student decode for these controls: the most steps any of them was measured to want."""
-    return max((c.settings.decode_steps for c in controls), default=ControlSettings.decode_steps)
+    """The student decode for these controls: the most steps any of them was measured to want, alone or, in a mix,
+    beside the others (``ControlSettings.mix_decode_steps``)."""
+    if len(controls) == 1:
+        return controls[0].settings.decode_steps
+    return max((c.settings.decode_steps if c.settings.mix_decode_steps is None else c.settings.mix_decode_steps
+                for c in controls), default=ControlSettings.decode_steps)
 
 
 def default_target_loss(method: str, controls) -> float | None:

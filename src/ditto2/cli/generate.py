@@ -78,8 +78,8 @@ def add_arguments(p) -> None:
                    help="Adam learning rate on the unit noise (ditto: 5e-3; ditto2: per control, 3e-2 intensity, "
                         "2e-2 structure/text, 8e-2 inpaint/outpaint/loop, 1.5e-1 melody; a mix takes the smallest)")
     g.add_argument("--decode-steps", type=int, default=None,
-                   help="student decode steps, 1-8 (default per control, as measured: 1 for intensity alone, 2 "
-                        "otherwise; docs/results.md)")
+                   help="student decode steps, 1-8 (default per control, as measured: 1 for intensity alone or "
+                        "beside melody, 2 otherwise; docs/results.md)")
     g.add_argument("--refine-steps", type=int, default=None,
                    help="ditto2 with --decode-steps > 1: Adam steps through the k-step decode after the one-step "
                         "surrogate, continuing its Adam moments at half its rate, keeping the best decoded result "

@@ -42,7 +42,8 @@ class ControlSettings:
     steps: int = 40                 # DITTO-2's surrogate steps
     stop_below: float | None = None  # DITTO-2 may stop once the control's loss is at most this ...
     budget: int | None = None       # ... and then runs up to this many steps instead of ``steps``
-    decode_steps: int = 2           # DITTO-2's student decode steps (a mix takes the most among its controls)
+    decode_steps: int = 2           # DITTO-2's student decode steps alone
+    mix_decode_steps: int | None = None  # ... and beside other controls (None: the same); a mix takes the most
     refine: bool = False            # refine through the k-step decode (measured to help this control)
     anchor: float | None = None     # DITTO-2's output-anchor weight on the frames the control leaves free
     spectral_shell: bool = False    # DITTO-2 keeps the noise's octave-band powers (engine.optimise.SpectralShell)
