@@ -23,9 +23,10 @@ from ditto2.pipeline import Pipeline
 
 
 def task_controls(data: str) -> dict[str, list]:
-    return {"intensity": [IntensityControl(F.intensity_curve([-30, -15, -25]))],
-            "melody": [melody_control(test_clips(data, 1)["melody_pc"][0])],
-            "structure": [StructureControl(F.structure_from_string("AABA"))]}
+    single = {"intensity": [IntensityControl(F.intensity_curve([-30, -15, -25]))],
+              "melody": [melody_control(test_clips(data, 1)["melody_pc"][0])],
+              "structure": [StructureControl(F.structure_from_string("AABA"))]}
+    return {**single, "intensity+melody": single["intensity"] + single["melody"]}
 
 
 def main() -> None:
