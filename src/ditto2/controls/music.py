@@ -170,7 +170,7 @@ class MelodyControl(Control):
 def _best_within(log_probs: torch.Tensor, target: torch.Tensor, window: int) -> torch.Tensor:
     """(B, 12, T) log-probabilities, (T,) classes -> (B, T): each frame's target class at its best frame within
     ``window`` frames either side (the frame itself at 0)."""
-    batch, classes, frames = log_probs.shape
+    batch, _, frames = log_probs.shape
     if window == 0:
         return log_probs.gather(-2, target.expand(batch, 1, -1)).squeeze(-2)
     padded = torch.nn.functional.pad(log_probs, (window, window), value=-math.inf)

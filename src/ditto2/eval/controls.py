@@ -235,12 +235,20 @@ class SeamScore:
 def seam_score(wave, frame: int, real, *, per_clip: int = 64, seed: int = 0) -> SeamScore:
     """``seam_jump`` at ``frame`` next to the same measures in ``real`` (waveforms, or ``real_jumps`` output) and
     inside the audio itself."""
+    return seam_scores(wave, [frame], real, per_clip=per_clip, seed=seed)[0]
+
+
+def seam_scores(wave, frames, real, *, per_clip: int = 64, seed: int = 0) -> list[SeamScore]:
+    """``seam_score`` at each of ``frames`` of one audio (its curves and its own flux computed once)."""
     mel_db, level = _seam_curves(wave)
-    jump = _jump_at(mel_db, level, frame)
-    own_flux = _jumps(mel_db, level, np.arange(SEAM_HALF_GAP, mel_db.shape[1] - SEAM_HALF_GAP))[1]
+    own_flux = float(np.median(_jumps(mel_db, level, np.arange(SEAM_HALF_GAP, mel_db.shape[1] - SEAM_HALF_GAP))[1]))
     real_loud, real_flux = real if isinstance(real, tuple) else real_jumps(real, per_clip=per_clip, seed=seed)
-    return SeamScore(loudness_db=jump.loudness_db, flux_db=jump.flux_db,
-                     real_loudness_db=float(real_loud.mean()), real_flux_db=float(real_flux.mean()),
-                     loudness_percentile=float(100.0 * np.mean(real_loud < jump.loudness_db)),
-                     flux_percentile=float(100.0 * np.mean(real_flux < jump.flux_db)),
-                     real_samples=int(real_loud.size), own_flux_db=float(np.median(own_flux)))
+    scores = []
+    for frame in frames:
+        jump = _jump_at(mel_db, level, frame)
+        scores.append(SeamScore(loudness_db=jump.loudness_db, flux_db=jump.flux_db,
+                                real_loudness_db=float(real_loud.mean()), real_flux_db=float(real_flux.mean()),
+                                loudness_percentile=float(100.0 * np.mean(real_loud < jump.loudness_db)),
+                                flux_percentile=float(100.0 * np.mean(real_flux < jump.flux_db)),
+                                real_samples=int(real_loud.size), own_flux_db=own_flux))
+    return scores

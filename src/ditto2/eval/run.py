@@ -259,9 +259,9 @@ class SeamsScorer(Scorer):
         return [int(f) for f in _numbers(value, "seams", integer=True)]
 
     def score(self, wave, target, ctx):
-        from ditto2.eval.controls import seam_score
+        from ditto2.eval.controls import seam_scores
 
-        scores = [seam_score(wave, frame, ctx.real_jumps) for frame in target]
+        scores = seam_scores(wave, target, ctx.real_jumps)
         return {**_seam_metrics("seam", scores), "seam_count": len(scores)}, None
 
 
