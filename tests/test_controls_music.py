@@ -178,3 +178,51 @@ def test_anchored_loop_on_tiny_models_stays_closer_to_the_uncontrolled_clip(tiny
 
     assert drift(anchored) < 0.7 * drift(plain)
     assert anchored.final_losses["loop"][0] < float(loop.loss(uncontrolled)[0])  # and the loop still improves
+
+
+def test_a_loudness_curve_is_finished_by_a_smooth_gain_within_its_limit():
+    from conftest import tone
+
+    from ditto2.features.intensity import gain_to_curve, intensity_db_audio
+
+    wave = np.resize(tone([220, 330, 262, 392, 294, 440], seconds=M.CLIP_SAMPLES / M.SAMPLE_RATE / 6), M.CLIP_SAMPLES)
+    target = F.intensity_curve([-40, -20, -35])
+    before = np.mean((intensity_db_audio(wave) - target) ** 2)
+    finished = gain_to_curve(wave, target, limit_db=30.0)
+    assert np.mean((intensity_db_audio(finished) - target) ** 2) < min(0.5, before / 50)
+    loud = np.abs(wave) > 1e-3
+    for limit in (30.0, 2.0):
+        gain_db = 20 * np.log10(np.abs(gain_to_curve(wave, target, limit)[loud]) / np.abs(wave[loud]))
+        assert np.abs(gain_db).max() <= limit + 1e-3
+        # over a hop the gain moves by a fraction of a dB: the level changes, the attacks stay the tones' own
+        assert np.abs(np.diff(gain_db[:: M.HOP])).max() < 0.5
+    assert np.abs(gain_db).max() > 1.9  # the limit binds: this curve asks for far more than 2 dB
+
+
+def test_ditto2_asks_the_noise_for_part_of_the_loudness_swing_and_finishes_the_rest_on_the_audio(monkeypatch):
+    shipped = C.IntensityControl(F.intensity_curve([-40, -20]))  # the shipped DITTO-2 finishes on the audio, DITTO not
+    assert shipped.for_engine("ditto2").finish_db > 0 == shipped.for_engine("ditto").finish_db
+    monkeypatch.setattr(C.IntensityControl, "settings",
+                        dataclasses.replace(C.IntensityControl.settings, swing=0.5, finish_db=12.0))
+    target = F.intensity_curve([-40, -20])
+    control = C.IntensityControl(target)
+    ditto2, ditto = control.for_engine("ditto2"), control.for_engine("ditto")
+    assert (ditto2.swing, ditto2.finish_db) == (0.5, 12.0) and (control.swing, control.finish_db) == (1.0, 0.0)
+    assert (ditto.swing, ditto.finish_db) == (1.0, 0.0)  # DITTO keeps the paper's, unless asked otherwise
+    asked = C.IntensityControl(target, swing=0.8, finish_db=3.0)
+    assert [(c.swing, c.finish_db) for c in (asked.for_engine("ditto"), asked.for_engine("ditto2"))] == [(0.8, 3.0)] * 2
+    assert C.IntensityControl(target, mode="corr").for_engine("ditto2").finish_db == 0.0
+    with pytest.raises(InputError, match="swing"):
+        C.IntensityControl(target, swing=1.5)
+    with pytest.raises(InputError, match="l2"):
+        C.IntensityControl(target, mode="corr", finish_db=3.0)
+    mel = torch.rand(2, M.N_MELS, M.CLIP_FRAMES) * 2 - 1
+    level, target_t = F.intensity_db(mel), torch.as_tensor(target)
+    halfway = target_t.mean() + 0.5 * (target_t - target_t.mean())
+    assert torch.allclose(ditto2.loss(mel), ((level - halfway) / 10).square().mean(-1), atol=1e-5)
+    assert not torch.allclose(ditto2.loss(mel), control.loss(mel), atol=1e-3)
+    wave = (np.random.default_rng(0).standard_normal(M.CLIP_SAMPLES) * 0.05).astype(np.float32)
+    assert control.finish(wave) is wave and ditto2.engine_record() == {"intensity_swing": 0.5,
+                                                                       "intensity_finish_db": 12.0}
+    error = [np.mean((F.intensity_db_audio(w) - target) ** 2) for w in (wave, ditto2.finish(wave))]
+    assert error[1] < error[0] / 10

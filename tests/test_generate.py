@@ -647,3 +647,20 @@ def test_structure_loosens_its_hinge_where_the_anchor_is_off(pipe, tmp_path, met
     melody = C.MelodyControl(F.melody_from_notes("C4 E4"))  # anchored too: the mix is, at the lighter weight
     assert margin_run([melody, structure]) == pytest.approx(alone)
     assert structure.margin == pytest.approx(C.STRUCTURE_MARGIN if given is None else given)  # the caller's is kept
+
+
+def test_ditto2_finishes_the_loudness_curve_on_the_audio_and_says_by_how_much(pipe, monkeypatch):
+    monkeypatch.setattr(C.IntensityControl, "settings",  # the tiny model's clips are far quieter than any curve
+                        dataclasses.replace(C.IntensityControl.settings, swing=0.5, finish_db=60.0))
+    target = F.intensity_curve([-45, -25, -40])
+    kwargs = dict(opt_steps=2, seed=3, progress=False)
+    finished = pipe.generate([C.IntensityControl(target)], **kwargs)
+    monkeypatch.setattr(C.IntensityControl, "settings", dataclasses.replace(C.IntensityControl.settings, finish_db=0))
+    unfinished = pipe.generate([C.IntensityControl(target)], **kwargs)
+    error = [np.mean((F.intensity_db_audio(r.audio[0]) - target) ** 2) for r in (unfinished, finished)]
+    assert error[1] < min(1.0, error[0] / 5), error
+    low, high = finished.settings["finish_change_db"][0]
+    assert -60.5 <= low < high <= 60.5 and high - low > 1
+    assert finished.settings["intensity_finish_db"] == 60.0 and "finish_change_db" not in unfinished.settings
+    ditto = pipe.generate([C.IntensityControl(target)], method="ditto", opt_steps=1, seed=3, progress=False)
+    assert ditto.settings["intensity_finish_db"] == 0.0 and ditto.settings["intensity_swing"] == 1.0

@@ -132,6 +132,16 @@ def default_start_search(method: str, controls) -> int:
     return min(c.settings.start_search for c in controls)
 
 
+def finish_change_db(before: np.ndarray, after: np.ndarray) -> list[float] | None:
+    """[least, most] change of the frame level (dB) a finish made to a clip's audio; None where it made none."""
+    if after is before or np.array_equal(after, before):
+        return None
+    from ditto2.features.intensity import intensity_db_audio
+
+    change = intensity_db_audio(after, smooth=False) - intensity_db_audio(before, smooth=False)
+    return [round(float(change.min()), 2), round(float(change.max()), 2)]
+
+
 def _offset(callback, steps: int):
     """The callback with its step numbers continued after ``steps`` earlier ones (None stays None)."""
     return None if callback is None else (lambda step, record: callback(steps + step, record))
@@ -224,7 +234,7 @@ class Pipeline:
         term (engine/realism.py; off by default: measured to wash the music out, docs/generation.md).
         ``onset_guard``: the weight of DITTO-2's onset guard (engine/onsets.py: the render's onset peakiness kept at
         least 0.9x the seed's)."""
-        controls = list(controls)
+        controls = [c.for_engine(method) for c in controls]
         assembling = [c.name for c in controls if type(c).assemble is not Control.assemble]
         if len(assembling) > 1:
             raise InputError(f"{' and '.join(assembling)} cannot be combined: each builds the output around the "
@@ -292,6 +302,10 @@ class Pipeline:
             final = {k: v.tolist() for k, v in total_loss(controls, mel)[1].items()} if controls else {}
         with timer.stage("vocode"), torch.no_grad():
             clip_audio = [a.astype(np.float32) for a in self.vocoder(mel).cpu().numpy()]
+        with timer.stage("finish"):
+            finished = [self.finish(controls, a) for a in clip_audio]
+            finish_db = [finish_change_db(a, b) for a, b in zip(clip_audio, finished)]
+            clip_audio = finished
         with timer.stage("assemble"):
             audio = [self.assemble(controls, a) for a in clip_audio]
         on_teacher = isinstance(engine, DittoEngine)
@@ -308,7 +322,9 @@ class Pipeline:
                     "onset_guard": onset_guard if prior is not None else 0.0,
                     "init": init is not None, "text_condition": text is not None,
                     "start_search": start_search if searching else 1,
-                    "controls": {c.name: c.weight for c in controls}}
+                    "controls": {c.name: c.weight for c in controls},
+                    **{k: v for c in controls for k, v in c.engine_record().items()},
+                    **({"finish_change_db": finish_db} if any(finish_db) else {})}
         timing = timer.report(audio_seconds=batch * M.CLIP_SAMPLES / M.SAMPLE_RATE)
         return GenerationResult(audio, clip_audio, mel, x_T, seeds, history, best, final, timing, settings, controls)
 
@@ -384,6 +400,13 @@ class Pipeline:
                 bar.total = bar.n = result.steps_run
                 bar.set_description(f"{desc}, within tolerance", refresh=False)
             return result
+
+    @staticmethod
+    def finish(controls: Sequence[Control], wave: np.ndarray) -> np.ndarray:
+        """Each control's finish on the generated clip's audio (a loudness curve's closing gain), in order."""
+        for control in controls:
+            wave = control.finish(wave)
+        return wave
 
     @staticmethod
     def assemble(controls: Sequence[Control], wave: np.ndarray) -> np.ndarray:

@@ -109,6 +109,12 @@ def add_arguments(p) -> None:
     c.add_argument("--intensity", default=None, metavar="DB,DB,...|FILE.json",
                    help="loudness curve in dB re full scale, values spread evenly over the clip")
     c.add_argument("--intensity-mode", choices=("l2", "corr"), default="l2", help="l2 (default) or correlation")
+    c.add_argument("--intensity-swing", type=float, default=None, metavar="S",
+                   help="share of the curve's rise and fall (about its mean) the music itself is asked to make, 0-1 "
+                        "(DITTO-2's default: measured, docs/generation.md; DITTO: 1)")
+    c.add_argument("--intensity-finish", type=float, default=None, metavar="DB",
+                   help="the rest of the curve comes from a smooth gain on the audio of at most DB either way "
+                        "(0: none; DITTO-2's default: measured; DITTO: 0)")
     c.add_argument("--melody", default=None, metavar="NOTES|FILE.mid|FILE.wav",
                    help='melody: notes such as "C4 D4 E4:2 R G4", a MIDI file, or a monophonic recording')
     c.add_argument("--structure", default=None, metavar="ABBA", help="phrase diagram of capital letters")
@@ -206,7 +212,8 @@ def build_controls(args) -> list:
     if args.intensity is not None:
         with flag("--intensity"):
             out.append(C.IntensityControl(F.intensity_curve(_intensity_values(args.intensity)),
-                                          mode=args.intensity_mode))
+                                          mode=args.intensity_mode, swing=args.intensity_swing,
+                                          finish_db=args.intensity_finish))
     if args.melody is not None:
         with flag("--melody"):
             out.append(C.MelodyControl(_melody(args.melody)))

@@ -50,6 +50,8 @@ class ControlSettings:
     noise_mix: int = 0              # DITTO-2 optimises a mix of this many white noises (engine.optimise.NoiseMix)
     start_search: int = 1           # DITTO-2 starts from the best of this many seed-derived noises (Pipeline.generate)
     ditto_long: bool = False        # DITTO's 150 steps instead of 70 (the paper's, for melody and structure)
+    swing: float = 1.0              # DITTO-2 asks the noise for this share of a loudness curve's swing about its mean
+    finish_db: float = 0.0          # ... and a smooth gain of at most this many dB on the clip's audio finishes it
 
 
 class Control(abc.ABC):
@@ -94,6 +96,19 @@ class Control(abc.ABC):
         """This control as it runs where DITTO-2's output anchor is off (DITTO, a mix with a control that may change
         every frame, ``anchor=False``): by default the same; a loss tuned beside the anchor may loosen without it."""
         return self
+
+    def for_engine(self, method: str) -> Control:
+        """This control as ``method`` runs it: by default the same; DITTO-2 may ask the noise for less of a target
+        and finish the rest on the audio (``finish``), where that was measured to keep more music."""
+        return self
+
+    def finish(self, wave: np.ndarray) -> np.ndarray:
+        """The generated clip's audio after the vocoder, before assembly: default as is."""
+        return wave
+
+    def engine_record(self) -> dict:
+        """Entries for the sidecar's ``settings``: how the engine ran this control, where that differs by engine."""
+        return {}
 
     def plot_panel(self, ax, mel: torch.Tensor, seconds: np.ndarray) -> None:
         """Draw the target against the feature of ``mel`` (1, 80, T) on a matplotlib axis, where the control can."""

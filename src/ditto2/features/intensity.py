@@ -16,6 +16,7 @@ import torch
 
 from ditto2.audio import mel as M
 from ditto2.audio.vocoder import mel_to_linear
+from ditto2.errors import InputError
 from ditto2.features._checks import as_wave, check_mel
 from ditto2.features.smoothing import smooth_time, smooth_time_np
 
@@ -73,3 +74,24 @@ def pearson(a: torch.Tensor, b, dim: int = -1, eps: float = 1e-8) -> torch.Tenso
     a = a - a.mean(dim, keepdim=True)
     b = b - b.mean(dim, keepdim=True)
     return (a * b).sum(dim) / (a.square().sum(dim) * b.square().sum(dim) + eps).sqrt()
+
+
+def gain_to_curve(wave, target_db, limit_db: float, passes: int = 2) -> np.ndarray:
+    """The waveform under a smooth gain that brings its loudness curve (``intensity_db_audio``) to ``target_db``,
+    the gain at most ``limit_db`` either way. The gain follows the smoothed curves, so it moves the level over about
+    a second and leaves attacks and notes as they were; a second pass closes what the smoothing of the gained audio
+    left (the level of a gained frame is not exactly the level plus the gain)."""
+    wave = as_wave(wave)
+    target = np.asarray(target_db, dtype=np.float64)
+    if target.ndim != 1 or target.size != wave.size // M.HOP:
+        raise InputError(f"loudness target: {target.size} frames for audio of {wave.size // M.HOP}")
+    frames = np.arange(target.size) * M.HOP  # librosa's centred frame k sits at sample k * hop
+    gain_db = np.zeros(target.size)
+    for _ in range(passes):
+        level = intensity_db_audio(wave * _gain(gain_db, frames, wave.size))
+        gain_db = np.clip(gain_db + target - level[: target.size], -limit_db, limit_db)
+    return (wave * _gain(gain_db, frames, wave.size)).astype(np.float32)
+
+
+def _gain(gain_db: np.ndarray, frames: np.ndarray, samples: int) -> np.ndarray:
+    return 10.0 ** (np.interp(np.arange(samples), frames, gain_db) / 20.0)
