@@ -111,10 +111,10 @@ def add_arguments(p) -> None:
     c.add_argument("--intensity-mode", choices=("l2", "corr"), default="l2", help="l2 (default) or correlation")
     c.add_argument("--intensity-swing", type=float, default=None, metavar="S",
                    help="share of the curve's rise and fall (about its mean) the music itself is asked to make, 0-1 "
-                        "(DITTO-2's default: measured, docs/generation.md; DITTO: 1)")
+                        "(default 1 for both engines; less leaves more to the finishing gain; docs/generation.md)")
     c.add_argument("--intensity-finish", type=float, default=None, metavar="DB",
                    help="the rest of the curve comes from a smooth gain on the audio of at most DB either way "
-                        "(0: none; DITTO-2's default: measured; DITTO: 0)")
+                        "(0: none; default: 12 for DITTO-2, 0 for DITTO, the paper's)")
     c.add_argument("--melody", default=None, metavar="NOTES|FILE.mid|FILE.wav",
                    help='melody: notes such as "C4 D4 E4:2 R G4", a MIDI file, or a monophonic recording')
     c.add_argument("--structure", default=None, metavar="ABBA", help="phrase diagram of capital letters")
