@@ -7,8 +7,12 @@ drained; the summary is written atomically at the end.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +27,7 @@ class GenerationWorker:
     """A Ray actor: the models of ``models_dir`` loaded once; ``run(argv)`` is one ``ditto2 generate``."""
 
     def __init__(self, models_dir, threads: int, pid_dir: str):
+        _own_numba_cache()
         import torch
 
         from ditto2.pipeline import Pipeline
@@ -46,6 +51,19 @@ class GenerationWorker:
             return {"line": line, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
         return {"line": line, "status": "done", "files": [str(f) for f in generated.files],
                 "seconds": time.perf_counter() - start, "audio_s": sum(map(len, generated.result.audio)) / 22050}
+
+
+def _own_numba_cache() -> None:
+    """Point this worker's numba at a cache of its own, before anything imports librosa: workers compiling
+    librosa's functions into the one shared cache at once leave it corrupt, and every later process that loads
+    it crashes (a segfault in ``librosa.estimate_tuning`` after a first batch on a fresh install)."""
+    cache = tempfile.mkdtemp(prefix="ditto2-numba-")
+    atexit.register(shutil.rmtree, cache, ignore_errors=True)
+    os.environ["NUMBA_CACHE_DIR"] = cache
+    if "numba" in sys.modules:
+        from numba.core import config
+
+        config.reload_config()
 
 
 def run_batch(jobs: list[Job], out_dir: str | Path, invalid: list[dict], workers: int = 2, address: str | None = None,
