@@ -30,7 +30,8 @@ def finish_set(folder: Path, out: Path, limit_db: float) -> int:
         target = record.get("targets", {}).get("intensity")
         wave = read_audio(folder / record["audio"])
         if target is not None:
-            wave, done = gain_to_curve(wave, np.asarray(target["db"]), limit_db), done + 1
+            wave = gain_to_curve(wave, np.asarray(target["db"]), limit_db)
+            done += 1
         write_audio(out / record["audio"], wave)
     return done
 

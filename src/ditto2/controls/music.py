@@ -103,8 +103,11 @@ class IntensityControl(Control):
         level, target = intensity_db(mel), self.target.to(mel)
         if self.mode == "corr":
             return 1.0 - pearson(level, target)
-        target = target.mean() + self.swing * (target - target.mean())
-        return ((level - target) / INTENSITY_SCALE_DB).square().mean(-1)
+        return ((level - self.asked_of_music(target)) / INTENSITY_SCALE_DB).square().mean(-1)
+
+    def asked_of_music(self, target):
+        """The curve the noise is asked for: ``swing`` of the target's swing about its mean (tensor or array)."""
+        return target.mean() + self.swing * (target - target.mean())
 
     def for_engine(self, method: str) -> IntensityControl:
         """DITTO-2 (the L2 loss) asks the noise for ``settings.swing`` of the curve's swing about its mean and
@@ -132,8 +135,7 @@ class IntensityControl(Control):
         target = self.target.numpy()
         ax.plot(seconds, target, label="target", color="black")
         if self.swing != 1 and self.mode == "l2":  # the rest comes from the gain on the audio (``finish``)
-            asked = target.mean() + self.swing * (target - target.mean())
-            ax.plot(seconds, asked, label=f"asked of the music ({self.swing:g} of the swing)", color="gray", ls="--")
+            ax.plot(seconds, self.asked_of_music(target), label=f"asked of the music ({self.swing:g} of the swing)", color="gray", ls="--")
         ax.plot(seconds, intensity_db(mel)[0].numpy(), label="achieved (mel)", color="tab:orange")
         ax.set_ylabel("dB", fontsize=7)
         ax.legend(fontsize=6)
